@@ -1,0 +1,273 @@
+//! Deterministic synthetic image stacks: moving bright blobs over a noisy, slowly drifting
+//! background — data on which background subtraction visibly does something.
+//!
+//! Intensities are defined in u8 units (see [`stack`]): a background of about 40–90 with a
+//! spatial gradient (+35 across the frame) and a slow drift over T (+16 after 200 frames);
+//! uniform noise of ±6 from a counter-based hash (splitmix64 of the element's flat index and
+//! the seed, so every element is independent of iteration order); and four Gaussian blobs of
+//! peak +90 … +120 moving along straight and circular paths. Every value is clamped to
+//! [0, 255].
+
+use ndarray::{ArrayD, IxDyn};
+use rumba_ir::{Array, DType};
+use std::f64::consts::TAU;
+
+/// The noise amplitude in u8 units: noise is uniform in `[-NOISE, NOISE)`.
+const NOISE: f64 = 6.0;
+/// The bool stack is `true` where the blobs add more than this (in u8 units).
+const BOOL_THRESHOLD: f64 = 60.0;
+/// A blob term this small (relative) is skipped on a row.
+const NEGLIGIBLE: f64 = 1e-6;
+
+/// A synthetic stack of `dtype` and `shape`, the same for the same `seed`.
+///
+/// The shape is read as (T, H, W, C): frames, rows, columns, channels. Other ranks map onto it:
+/// rank 3 is (T, H, W) with one channel, rank 2 one frame (H, W), rank 1 one row (W), rank 0
+/// one pixel; for rank > 4 the leading axes are flattened into frames. Blobs and background
+/// are the same in every channel; the noise differs per element.
+///
+/// Values, in u8 units `v ∈ [0, 255]`: `u8` and `i32` hold `round(v)`, `u16` holds
+/// `round(256·v)` (at most 65280), `f32` and `f64` hold `v` itself (not rounded), and `bool`
+/// is `true` where the blobs alone add more than 60 (the blob cores, without noise).
+///
+/// Cost: one pass over a preallocated buffer, a hash and four multiply-adds per element; blob
+/// tables are built once per frame.
+#[must_use]
+pub fn stack(dtype: DType, shape: &[usize], seed: u64) -> Array {
+    let dims = IxDyn(shape);
+    match dtype {
+        DType::Bool => Array::Bool(build(dims, shape, seed, |_, blobs| blobs > BOOL_THRESHOLD)),
+        DType::U8 => Array::U8(build(dims, shape, seed, |v, _| v.round() as u8)),
+        DType::U16 => Array::U16(build(dims, shape, seed, |v, _| (v * 256.0).round() as u16)),
+        DType::I32 => Array::I32(build(dims, shape, seed, |v, _| v.round() as i32)),
+        DType::F32 => Array::F32(build(dims, shape, seed, |v, _| v as f32)),
+        DType::F64 => Array::F64(build(dims, shape, seed, |v, _| v)),
+    }
+}
+
+/// The (T, H, W, C) reading of a shape of any rank (see [`stack`]).
+fn as_thwc(shape: &[usize]) -> [usize; 4] {
+    match *shape {
+        [] => [1, 1, 1, 1],
+        [w] => [1, 1, w, 1],
+        [h, w] => [1, h, w, 1],
+        [t, h, w] => [t, h, w, 1],
+        [ref lead @ .., h, w, c] => [lead.iter().product(), h, w, c],
+    }
+}
+
+/// Fills a C-order array: `convert(v, blobs)` turns the clamped intensity `v` and the blob
+/// contribution `blobs` (both in u8 units) into an element.
+fn build<T>(dims: IxDyn, shape: &[usize], seed: u64, convert: impl Fn(f64, f64) -> T) -> ArrayD<T> {
+    let [t_len, h, w, c] = as_thwc(shape);
+    let mut data = Vec::with_capacity(t_len * h * w * c);
+    let noise_key = splitmix64(seed ^ 0x5eed_0f_b10b);
+    let blob_paths = paths(seed);
+    // Background: a gradient over rows and columns, plus a drift shared by the whole frame.
+    let row_ramp: Vec<f64> = (0..h).map(|i| 20.0 * unit(i, h)).collect();
+    let col_ramp: Vec<f64> = (0..w).map(|j| 15.0 * unit(j, w)).collect();
+    // Per row: (the row factor × amplitude, blob index) of the blobs that reach the row.
+    let mut row_weights: Vec<(f64, usize)> = Vec::with_capacity(blob_paths.len());
+    for t in 0..t_len {
+        let progress = unit(t, t_len);
+        // A slow swell: 0 at the first frame, +16 after 200 frames, back to 0 after 400.
+        let drift = 8.0 * (1.0 - (TAU * t as f64 / 400.0).cos());
+        let blobs: Vec<Blob> = blob_paths.iter().map(|p| Blob::at(p, progress, h, w)).collect();
+        for (i, &row) in row_ramp.iter().enumerate() {
+            let row_base = 40.0 + drift + row;
+            row_weights.clear();
+            row_weights.extend(
+                blobs.iter().enumerate().map(|(k, b)| (b.amplitude * b.rows[i], k)).filter(|&(weight, _)| weight > NEGLIGIBLE),
+            );
+            for (j, &col) in col_ramp.iter().enumerate() {
+                let blob_sum: f64 = row_weights.iter().map(|&(weight, k)| weight * blobs[k].cols[j]).sum();
+                let base = row_base + col + blob_sum;
+                for _ in 0..c {
+                    let index = data.len() as u64;
+                    let noise = NOISE * (2.0 * uniform(splitmix64(index ^ noise_key)) - 1.0);
+                    data.push(convert((base + noise).clamp(0.0, 255.0), blob_sum));
+                }
+            }
+        }
+    }
+    ArrayD::from_shape_vec(dims, data).expect("the buffer holds exactly one element per index")
+}
+
+/// `k / (n − 1)` in [0, 1], 0 when `n ≤ 1`.
+fn unit(k: usize, n: usize) -> f64 {
+    if n <= 1 { 0.0 } else { k as f64 / (n - 1) as f64 }
+}
+
+/// The splitmix64 finaliser of `x + γ`: a counter-based hash with full avalanche.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A hash mapped to [0, 1) with 53 random bits.
+fn uniform(hash: u64) -> f64 {
+    (hash >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// How a blob moves, in units of the image (rows and columns in [0, 1]).
+enum Path {
+    /// From `from` to `to` (row, column) over the stack.
+    Line { from: [f64; 2], to: [f64; 2] },
+    /// Around `centre` with `radius` (in units of the shorter side), starting at angle `phase`
+    /// and turning by `turn` radians over the stack.
+    Circle { centre: [f64; 2], radius: f64, phase: f64, turn: f64 },
+}
+
+/// A blob's path, its width (σ in units of the shorter side) and its peak (u8 units).
+struct BlobPath {
+    path: Path,
+    sigma: f64,
+    amplitude: f64,
+}
+
+/// The four blobs; the seed turns the circles' start angles.
+fn paths(seed: u64) -> [BlobPath; 4] {
+    let phase = |k: u64| TAU * uniform(splitmix64(seed.wrapping_mul(31).wrapping_add(k)));
+    [
+        BlobPath { path: Path::Line { from: [0.2, 0.12], to: [0.7, 0.88] }, sigma: 0.05, amplitude: 120.0 },
+        BlobPath {
+            path: Path::Circle { centre: [0.5, 0.5], radius: 0.3, phase: phase(1), turn: 1.5 * TAU / 2.0 },
+            sigma: 0.035,
+            amplitude: 110.0,
+        },
+        BlobPath { path: Path::Line { from: [0.85, 0.2], to: [0.3, 0.6] }, sigma: 0.025, amplitude: 100.0 },
+        BlobPath {
+            path: Path::Circle { centre: [0.35, 0.65], radius: 0.15, phase: phase(2), turn: -1.2 * TAU / 2.0 },
+            sigma: 0.06,
+            amplitude: 90.0,
+        },
+    ]
+}
+
+/// A blob in one frame: the separable Gaussian's row and column factors.
+struct Blob {
+    amplitude: f64,
+    rows: Vec<f64>,
+    cols: Vec<f64>,
+}
+
+impl Blob {
+    /// The blob of `path` at `progress` ∈ [0, 1] through the stack, on an `h`×`w` image.
+    fn at(path: &BlobPath, progress: f64, h: usize, w: usize) -> Blob {
+        let side = h.min(w).max(1) as f64;
+        let (row, col) = match path.path {
+            Path::Line { from, to } => {
+                let lerp = |a: f64, b: f64| a + (b - a) * progress;
+                (lerp(from[0], to[0]) * h as f64, lerp(from[1], to[1]) * w as f64)
+            }
+            Path::Circle { centre, radius, phase, turn } => {
+                let angle = phase + turn * progress;
+                (centre[0] * h as f64 + radius * side * angle.sin(), centre[1] * w as f64 + radius * side * angle.cos())
+            }
+        };
+        let sigma = (path.sigma * side).max(0.5);
+        let gauss = |centre: f64, n: usize| -> Vec<f64> {
+            (0..n).map(|k| (-((k as f64 + 0.5 - centre) / sigma).powi(2) / 2.0).exp()).collect()
+        };
+        Blob { amplitude: path.amplitude, rows: gauss(row, h), cols: gauss(col, w) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHAPE: [usize; 4] = [6, 48, 64, 1];
+
+    /// Each frame of a rank-4 stack as f64 values.
+    fn frames(a: &Array) -> Vec<Vec<f64>> {
+        let values = a.to_f64_vec();
+        let frame = a.shape()[1..].iter().product::<usize>();
+        values.chunks(frame).map(<[f64]>::to_vec).collect()
+    }
+
+    fn argmax(v: &[f64]) -> usize {
+        (0..v.len()).fold(0, |best, k| if v[k] > v[best] { k } else { best })
+    }
+
+    #[test]
+    fn same_seed_same_stack_other_seed_other_stack() {
+        for dtype in DType::ALL {
+            let a = stack(dtype, &SHAPE, 7);
+            assert_eq!(a.dtype(), dtype);
+            assert_eq!(a.shape(), SHAPE);
+            assert_eq!(a, stack(dtype, &SHAPE, 7), "{dtype}");
+            if dtype != DType::Bool {
+                assert_ne!(a, stack(dtype, &SHAPE, 8), "{dtype}");
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_in_range_per_dtype() {
+        let in_range = |dtype: DType, lo: f64, hi: f64| {
+            let values = stack(dtype, &SHAPE, 3).to_f64_vec();
+            assert!(values.iter().all(|v| (lo..=hi).contains(v)), "{dtype}");
+            values
+        };
+        let u8s = in_range(DType::U8, 0.0, 255.0);
+        let u16s = in_range(DType::U16, 0.0, 65280.0);
+        let i32s = in_range(DType::I32, 0.0, 255.0);
+        let f32s = in_range(DType::F32, 0.0, 255.0);
+        in_range(DType::F64, 0.0, 255.0);
+        assert_eq!(u8s, i32s);
+        // u16 is u8 units × 256 (rounded from the same unrounded value).
+        assert!(u16s.iter().zip(&u8s).all(|(a, b)| (a / 256.0 - b).abs() <= 0.5 + 1.0 / 256.0));
+        assert!(f32s.iter().zip(&u8s).all(|(f, b)| (f - b).abs() <= 0.5 + 1e-4));
+        assert!(f32s.iter().any(|f| f.fract() != 0.0), "floats are not quantised");
+        // The background is 40–90 with ±6 noise: the darkest pixel is above 30.
+        assert!(u8s.iter().all(|&v| v >= 30.0));
+        let bools = stack(DType::Bool, &SHAPE, 3).to_f64_vec();
+        let fraction = bools.iter().sum::<f64>() / bools.len() as f64;
+        assert!(fraction > 0.0 && fraction < 0.2, "blob cores cover a small part: {fraction}");
+    }
+
+    #[test]
+    fn blobs_are_bright_and_move() {
+        for seed in [0, 1, 2] {
+            let a = stack(DType::F32, &[12, 64, 80, 1], seed);
+            let frames = frames(&a);
+            for f in &frames {
+                let mut sorted = f.clone();
+                sorted.sort_by(f64::total_cmp);
+                let (median, max) = (sorted[sorted.len() / 2], sorted[sorted.len() - 1]);
+                assert!(max > median + 60.0, "seed {seed}: max {max}, median {median}");
+            }
+            assert_ne!(argmax(&frames[0]), argmax(&frames[frames.len() - 1]), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn background_drifts_over_time() {
+        let a = stack(DType::F64, &[200, 16, 16, 1], 0);
+        let means: Vec<f64> = frames(&a).iter().map(|f| f.iter().sum::<f64>() / f.len() as f64).collect();
+        // The drift is 0 at the first frame and 16 at frame 200; blobs and noise move the
+        // frame means by far less.
+        assert!(means[199] - means[0] > 12.0, "{} -> {}", means[0], means[199]);
+        assert!(means[100] - means[0] > 5.0 && means[199] - means[100] > 5.0);
+    }
+
+    #[test]
+    fn other_ranks_map_onto_frames() {
+        assert_eq!(as_thwc(&[]), [1, 1, 1, 1]);
+        assert_eq!(as_thwc(&[5]), [1, 1, 5, 1]);
+        assert_eq!(as_thwc(&[4, 5]), [1, 4, 5, 1]);
+        assert_eq!(as_thwc(&[3, 4, 5]), [3, 4, 5, 1]);
+        assert_eq!(as_thwc(&[2, 3, 4, 5, 6]), [6, 4, 5, 6]);
+        let a = stack(DType::U8, &[2, 3, 8, 8, 2], 0);
+        assert_eq!(a.shape(), [2, 3, 8, 8, 2]);
+        assert_eq!(stack(DType::U16, &[], 0).shape(), [] as [usize; 0]);
+        assert_eq!(stack(DType::F32, &[0, 8, 8, 1], 0).shape(), [0, 8, 8, 1]);
+        // Channels share blobs and background but not noise.
+        let rgb = stack(DType::F64, &[1, 4, 4, 3], 0).to_f64_vec();
+        assert_ne!(rgb[0], rgb[1]);
+        assert!((rgb[0] - rgb[1]).abs() <= 2.0 * NOISE);
+    }
+}

@@ -1,0 +1,1 @@
+//! Root package: owns the workspace-wide tests, examples and benchmarks (see README.md).

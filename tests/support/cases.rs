@@ -26,7 +26,11 @@ pub fn load_cases() -> Vec<Case> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).expect("tests/fixtures/manifest.json");
     let manifest: Value = serde_json::from_str(&text).expect("manifest is JSON");
     let files = |v: &Value| -> Vec<(String, Array)> {
-        v.as_object().expect("object").iter().map(|(k, p)| (k.clone(), read_npy(&dir.join(p.as_str().expect("path"))))).collect()
+        v.as_object()
+            .expect("object")
+            .iter()
+            .map(|(k, p)| (k.clone(), read_npy(&dir.join(p.as_str().expect("path")))))
+            .collect()
     };
     manifest["cases"]
         .as_array()
@@ -77,15 +81,42 @@ pub fn json_graph(case: &Case) -> String {
         nodes.push(node);
     };
     match case.op.as_str() {
-        "reduce" => copy(json!({"id": "out", "op": "reduce", "x": "x"}), &["kind", "q", "axes", "skip_nan"]),
-        "range_reference" => copy(json!({"id": "out", "op": "range_reference", "x": "x"}), &["kind", "q", "bounds", "skip_nan"]),
-        "sliding_reference" => copy(json!({"id": "out", "op": "sliding_reference", "x": "x"}), &["kind", "q", "window", "lag", "skip_nan"]),
-        "window_reduce" => copy(json!({"id": "out", "op": "window", "x": "x", "size": p["window"]}), &["kind", "q", "weights", "skip_nan"]),
-        "pipeline" => copy(json!({"id": "out", "op": "pipeline", "x": "x"}), &["subtract", "divide"]),
-        "envelope_dataset" => copy(json!({"id": "env", "op": "envelope", "x": "x", "over": "dataset"}), &["orientation", "pos", "halfwidth"]),
-        "envelope_frames" => copy(json!({"id": "env", "op": "envelope", "x": "x", "over": "frames"}), &["orientation", "pos", "halfwidth"]),
-        "polygon_mask" => copy(json!({"id": "mask", "op": "polygon_mask", "height": p["height"], "width": p["width"]}), &["vertices"]),
-        "apply_polygon" => copy(json!({"id": "out", "op": "apply_polygon", "x": "x", "fill": fill(p)}), &["vertices"]),
+        "reduce" => copy(
+            json!({"id": "out", "op": "reduce", "x": "x"}),
+            &["kind", "q", "axes", "skip_nan"],
+        ),
+        "range_reference" => copy(
+            json!({"id": "out", "op": "range_reference", "x": "x"}),
+            &["kind", "q", "bounds", "skip_nan"],
+        ),
+        "sliding_reference" => copy(
+            json!({"id": "out", "op": "sliding_reference", "x": "x"}),
+            &["kind", "q", "window", "lag", "skip_nan"],
+        ),
+        "window_reduce" => copy(
+            json!({"id": "out", "op": "window", "x": "x", "size": p["window"]}),
+            &["kind", "q", "weights", "skip_nan"],
+        ),
+        "pipeline" => copy(
+            json!({"id": "out", "op": "pipeline", "x": "x"}),
+            &["subtract", "divide"],
+        ),
+        "envelope_dataset" => copy(
+            json!({"id": "env", "op": "envelope", "x": "x", "over": "dataset"}),
+            &["orientation", "pos", "halfwidth"],
+        ),
+        "envelope_frames" => copy(
+            json!({"id": "env", "op": "envelope", "x": "x", "over": "frames"}),
+            &["orientation", "pos", "halfwidth"],
+        ),
+        "polygon_mask" => copy(
+            json!({"id": "mask", "op": "polygon_mask", "height": p["height"], "width": p["width"]}),
+            &["vertices"],
+        ),
+        "apply_polygon" => copy(
+            json!({"id": "out", "op": "apply_polygon", "x": "x", "fill": fill(p)}),
+            &["vertices"],
+        ),
         "roi_series" => copy(json!({"id": "roi", "op": "roi_series", "x": "x"}), &["vertices"]),
         other => panic!("unknown fixture op {other}"),
     }
@@ -125,7 +156,12 @@ fn int(v: &Value) -> i64 {
 }
 
 fn vertices(p: &Value) -> Vec<[f64; 2]> {
-    p["vertices"].as_array().expect("vertices").iter().map(|v| [v[0].as_f64().expect("x"), v[1].as_f64().expect("y")]).collect()
+    p["vertices"]
+        .as_array()
+        .expect("vertices")
+        .iter()
+        .map(|v| [v[0].as_f64().expect("x"), v[1].as_f64().expect("y")])
+        .collect()
 }
 
 fn step(p: &Value, inputs: &BTreeMap<String, Tensor>) -> Option<Step> {
@@ -139,7 +175,11 @@ fn step(p: &Value, inputs: &BTreeMap<String, Tensor>) -> Option<Step> {
         other => panic!("unknown step source {other}"),
     };
     let s = s.amount(p["amount"].as_f64().unwrap_or(1.0));
-    Some(if p["skip_nan"].as_bool() == Some(true) { s.skip_nan() } else { s })
+    Some(if p["skip_nan"].as_bool() == Some(true) {
+        s.skip_nan()
+    } else {
+        s
+    })
 }
 
 /// The case built with the DSL.
@@ -156,7 +196,12 @@ pub fn dsl_graph(case: &Case) -> Result<Graph, GraphError> {
     let single = |t: Tensor| vec![(default_output(&case.op).to_owned(), t)];
     let outputs: Vec<(String, Tensor)> = match case.op.as_str() {
         "reduce" => {
-            let axes: Vec<usize> = p["axes"].as_array().expect("axes").iter().map(|a| a.as_u64().expect("axis") as usize).collect();
+            let axes: Vec<usize> = p["axes"]
+                .as_array()
+                .expect("axes")
+                .iter()
+                .map(|a| a.as_u64().expect("axis") as usize)
+                .collect();
             single(x().reduce_with(stat(p), &axes, true, skip, None))
         }
         "range_reference" => {
@@ -166,21 +211,38 @@ pub fn dsl_graph(case: &Case) -> Result<Graph, GraphError> {
         "sliding_reference" => single(x().sliding_reference(int(&p["window"]), int(&p["lag"]), stat(p))),
         "window_reduce" => single(match p["kind"].as_str() {
             Some("weighted") => {
-                let w: Vec<f64> = p["weights"].as_array().expect("weights").iter().map(|v| v.as_f64().expect("w")).collect();
+                let w: Vec<f64> = p["weights"]
+                    .as_array()
+                    .expect("weights")
+                    .iter()
+                    .map(|v| v.as_f64().expect("w"))
+                    .collect();
                 x().weighted_window(&w, 0)
             }
             _ => x().window(stat(p), 0, int(&p["window"]), skip),
         }),
         "pipeline" => single(x().pipeline(step(&p["subtract"], &inputs), step(&p["divide"], &inputs))),
         "envelope_dataset" | "envelope_frames" => {
-            let o = if p["orientation"] == "h" { Orientation::H } else { Orientation::V };
-            let over = if case.op == "envelope_dataset" { EnvelopeOver::Dataset } else { EnvelopeOver::Frames };
+            let o = if p["orientation"] == "h" {
+                Orientation::H
+            } else {
+                Orientation::V
+            };
+            let over = if case.op == "envelope_dataset" {
+                EnvelopeOver::Dataset
+            } else {
+                EnvelopeOver::Frames
+            };
             let (min, max) = x().envelope(o, int(&p["pos"]), int(&p["halfwidth"]), over);
             vec![("min".into(), min), ("max".into(), max)]
         }
         "polygon_mask" => single(b.polygon_mask(&vertices(p), int(&p["height"]) as usize, int(&p["width"]) as usize)),
         "apply_polygon" => {
-            let f = if p["fill"] == "nan" { f64::NAN } else { p["fill"].as_f64().expect("fill") };
+            let f = if p["fill"] == "nan" {
+                f64::NAN
+            } else {
+                p["fill"].as_f64().expect("fill")
+            };
             single(x().apply_polygon(&vertices(p), f))
         }
         "roi_series" => {
@@ -189,8 +251,10 @@ pub fn dsl_graph(case: &Case) -> Result<Graph, GraphError> {
         }
         other => panic!("unknown fixture op {other}"),
     };
-    let outputs: Vec<(String, Tensor)> =
-        outputs.into_iter().map(|(n, t)| (output_ref(&case.op, &n), t)).collect();
+    let outputs: Vec<(String, Tensor)> = outputs
+        .into_iter()
+        .map(|(n, t)| (output_ref(&case.op, &n), t))
+        .collect();
     b.build(outputs.iter().map(|(n, t)| (n.as_str(), t)))
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod blitz;
 pub mod cases;
 
 use rumba::{Array, ArrayView};
@@ -24,10 +25,18 @@ pub fn read_npy(path: &Path) -> Array {
 /// zero is ignored.
 pub fn compare(actual: &ArrayView<'_>, expected: &ArrayView<'_>, rtol: f64, atol: f64) -> Result<(), String> {
     if actual.dtype() != expected.dtype() {
-        return Err(format!("dtype: expected {}, found {}", expected.dtype(), actual.dtype()));
+        return Err(format!(
+            "dtype: expected {}, found {}",
+            expected.dtype(),
+            actual.dtype()
+        ));
     }
     if actual.shape() != expected.shape() {
-        return Err(format!("shape: expected {:?}, found {:?}", expected.shape(), actual.shape()));
+        return Err(format!(
+            "shape: expected {:?}, found {:?}",
+            expected.shape(),
+            actual.shape()
+        ));
     }
     let (av, ev) = (actual.to_f64_vec(), expected.to_f64_vec());
     let exact = !actual.dtype().is_float();
@@ -40,8 +49,15 @@ pub fn compare(actual: &ArrayView<'_>, expected: &ArrayView<'_>, rtol: f64, atol
             a.is_finite() && (a - e).abs() <= atol + rtol * e.abs()
         };
         if !ok {
-            let worst = av.iter().zip(&ev).filter(|(a, e)| a.is_finite() && e.is_finite()).map(|(a, e)| (a - e).abs()).fold(0.0, f64::max);
-            return Err(format!("element {i} (flat): expected {e}, found {a} (rtol {rtol}, atol {atol}; largest finite |diff| {worst:e})"));
+            let worst = av
+                .iter()
+                .zip(&ev)
+                .filter(|(a, e)| a.is_finite() && e.is_finite())
+                .map(|(a, e)| (a - e).abs())
+                .fold(0.0, f64::max);
+            return Err(format!(
+                "element {i} (flat): expected {e}, found {a} (rtol {rtol}, atol {atol}; largest finite |diff| {worst:e})"
+            ));
         }
     }
     Ok(())

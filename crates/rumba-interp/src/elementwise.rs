@@ -7,7 +7,7 @@
 
 use crate::error::Fault;
 use crate::value::Elem;
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 use rumba_ir::op::{BinaryOp, UnaryOp};
 use rumba_ir::{Array, ArrayView, DType};
 
@@ -59,15 +59,34 @@ fn common_shape(what: &str, shapes: &[&[usize]]) -> Result<Vec<usize>, Fault> {
 }
 
 /// `v` stretched to `shape` (a view: broadcast axes get stride 0).
-pub(crate) fn stretch<'v, T>(
-    v: &'v ArrayViewD<'_, T>,
-    shape: &[usize],
-) -> Result<ArrayViewD<'v, T>, Fault> {
+pub(crate) fn stretch<'v, T>(v: &'v ArrayViewD<'_, T>, shape: &[usize]) -> Result<ArrayViewD<'v, T>, Fault> {
     v.broadcast(shape).ok_or_else(|| Fault::Shape {
         what: "broadcasting an operand".to_owned(),
         expected: format!("a shape that broadcasts to {shape:?}"),
         found: format!("{:?}", v.shape()),
     })
+}
+
+/// `v` stretched to `shape`, without the axes where `shape` is 1. ndarray's `Zip` runs its
+/// inner loop along the last axis, which for (T, H, W, 1) stacks is one element long; dropping
+/// the extent-1 axes first (and [`unsqueeze`] re-inserting them into the result) keeps the inner
+/// loop long. It changes no value and no order.
+fn stretch_squeezed<'v, T>(v: &'v ArrayViewD<'_, T>, shape: &[usize]) -> Result<ArrayViewD<'v, T>, Fault> {
+    let mut s = stretch(v, shape)?;
+    // Descending, so the remaining axis numbers stay valid.
+    for k in (0..shape.len()).rev().filter(|&k| shape[k] == 1) {
+        s = s.index_axis_move(Axis(k), 0);
+    }
+    Ok(s)
+}
+
+/// Re-inserts the extent-1 axes of `shape` that [`stretch_squeezed`] removed.
+fn unsqueeze<R>(mut a: ArrayD<R>, shape: &[usize]) -> ArrayD<R> {
+    // Ascending: every earlier unit axis is back in place when axis k is inserted.
+    for k in (0..shape.len()).filter(|&k| shape[k] == 1) {
+        a = a.insert_axis(Axis(k));
+    }
+    a
 }
 
 /// `f(a, b)` elementwise over the broadcast of `a` and `b` to `shape`.
@@ -77,8 +96,8 @@ fn zip2<A: Copy, B: Copy, R>(
     shape: &[usize],
     f: impl Fn(A, B) -> R,
 ) -> Result<ArrayD<R>, Fault> {
-    let (a, b) = (stretch(a, shape)?, stretch(b, shape)?);
-    Ok(Zip::from(&a).and(&b).map_collect(|&p, &q| f(p, q)))
+    let (a, b) = (stretch_squeezed(a, shape)?, stretch_squeezed(b, shape)?);
+    Ok(unsqueeze(Zip::from(&a).and(&b).map_collect(|&p, &q| f(p, q)), shape))
 }
 
 /// Elementwise function of one operand. `neg`/`abs` wrap on `i32::MIN`; `abs` of an unsigned
@@ -109,11 +128,7 @@ pub(crate) fn unary(op: UnaryOp, x: &ArrayView<'_>) -> Result<Array, Fault> {
                 U::Abs => "a number",
                 _ => "f32 or f64",
             };
-            return Err(Fault::dtype(
-                format!("operand of {op:?}"),
-                expected,
-                x.dtype(),
-            ));
+            return Err(Fault::dtype(format!("operand of {op:?}"), expected, x.dtype()));
         }
     })
 }
@@ -186,19 +201,16 @@ pub(crate) fn extreme2<T: Elem>(max: bool, p: T, q: T) -> T {
 }
 
 /// `cond ? a : b` elementwise over the broadcast of the three operands.
-pub(crate) fn select(
-    cond: &ArrayView<'_>,
-    a: &ArrayView<'_>,
-    b: &ArrayView<'_>,
-) -> Result<Array, Fault> {
+pub(crate) fn select(cond: &ArrayView<'_>, a: &ArrayView<'_>, b: &ArrayView<'_>) -> Result<Array, Fault> {
     let ArrayView::Bool(cond) = cond else {
         return Err(Fault::dtype("condition of select", "bool", cond.dtype()));
     };
     let shape = common_shape("select", &[cond.shape(), a.shape(), b.shape()])?;
-    let cond = stretch(cond, &shape)?;
+    let cond = stretch_squeezed(cond, &shape)?;
     same_dtype!(a, b, (x, y) => {
-        let (x, y) = (stretch(x, &shape)?, stretch(y, &shape)?);
-        Ok(Elem::wrap(Zip::from(&cond).and(&x).and(&y).map_collect(|&c, &p, &q| if c { p } else { q })))
+        let (x, y) = (stretch_squeezed(x, &shape)?, stretch_squeezed(y, &shape)?);
+        let picked = Zip::from(&cond).and(&x).and(&y).map_collect(|&c, &p, &q| if c { p } else { q });
+        Ok(Elem::wrap(unsqueeze(picked, &shape)))
     }, else {
         let found = format!("{} and {}", a.dtype(), b.dtype());
         Err(Fault::dtype("branches of select", "two branches of one dtype", found))

@@ -111,27 +111,15 @@ impl Fault {
             None => At::node(origin),
         };
         match self {
-            Fault::Invalid { field, message } => GraphError::Invalid {
-                at: at(field),
-                message,
-            }
-            .into(),
-            Fault::Type {
-                what,
-                expected,
-                found,
-            } => GraphError::Type {
+            Fault::Invalid { field, message } => GraphError::Invalid { at: at(field), message }.into(),
+            Fault::Type { what, expected, found } => GraphError::Type {
                 at: at(None),
                 what,
                 expected,
                 found,
             }
             .into(),
-            Fault::Shape {
-                what,
-                expected,
-                found,
-            } => GraphError::Shape {
+            Fault::Shape { what, expected, found } => GraphError::Shape {
                 at: at(None),
                 what,
                 expected,
@@ -146,10 +134,7 @@ impl Fault {
             .into(),
             Fault::MissingParam { name } => GraphError::MissingParam { at: at(None), name }.into(),
             Fault::Located(e) => (*e).into(),
-            Fault::Internal(message) => InterpError::Internal {
-                at: at(None),
-                message,
-            },
+            Fault::Internal(message) => InterpError::Internal { at: at(None), message },
         }
     }
 }

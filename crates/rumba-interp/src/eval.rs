@@ -23,10 +23,6 @@ struct Context<'g, 'a> {
 
 /// Evaluates every node of `graph` (already bound: `shapes[i]` is node i's concrete shape) and
 /// returns the outputs in `graph.outputs` order as owned C-contiguous arrays.
-#[allow(
-    clippy::result_large_err,
-    reason = "InterpError holds a GraphError by value (public API)"
-)]
 pub(crate) fn run<'a>(
     graph: &Graph,
     inputs: &[(&str, ArrayView<'a>)],
@@ -62,15 +58,12 @@ pub(crate) fn run<'a>(
         let i = out.node.index();
         let used_again = graph.outputs[k + 1..].iter().any(|o| o.node == out.node);
         let value = if used_again {
-            cx.values[i]
-                .as_ref()
-                .map(|v| Value::Owned(v.view().to_owned()))
+            cx.values[i].as_ref().map(|v| Value::Owned(v.view().to_owned()))
         } else {
             cx.values[i].take()
         };
         let value = value.ok_or_else(|| {
-            Fault::Internal(format!("output \"{}\" has no value", out.name))
-                .locate(&origin_of(graph, i))
+            Fault::Internal(format!("output \"{}\" has no value", out.name)).locate(&origin_of(graph, i))
         })?;
         outputs.push((out.name.clone(), value.into_output()));
     }
@@ -79,21 +72,13 @@ pub(crate) fn run<'a>(
 
 /// Checks what the loop relies on, so a malformed graph is an error, never a panic: one
 /// bound shape per node, operands before their users, outputs that exist.
-#[allow(
-    clippy::result_large_err,
-    reason = "InterpError holds a GraphError by value (public API)"
-)]
 fn check_structure(graph: &Graph, shapes: &[Vec<usize>]) -> Result<(), InterpError> {
     for (i, node) in graph.nodes.iter().enumerate() {
         let late = node.op.operands().into_iter().find(|o| o.index() >= i);
         let message = match late {
             Some(o) => format!("operand {o} does not precede node %{i}"),
             None if shapes.len() != graph.nodes.len() => {
-                format!(
-                    "bind returned {} shapes for {} nodes",
-                    shapes.len(),
-                    graph.nodes.len()
-                )
+                format!("bind returned {} shapes for {} nodes", shapes.len(), graph.nodes.len())
             }
             None => continue,
         };
@@ -184,27 +169,15 @@ impl<'a> Context<'_, 'a> {
                 None => return Err(Fault::MissingParam { name: name.clone() }),
             },
             Op::Unary { op, x } => owned(elementwise::unary(*op, &self.operand(*x)?)?),
-            Op::Binary { op, a, b } => owned(elementwise::binary(
-                *op,
-                &self.operand(*a)?,
-                &self.operand(*b)?,
-            )?),
+            Op::Binary { op, a, b } => owned(elementwise::binary(*op, &self.operand(*a)?, &self.operand(*b)?)?),
             Op::Select { cond, a, b } => owned(elementwise::select(
                 &self.operand(*cond)?,
                 &self.operand(*a)?,
                 &self.operand(*b)?,
             )?),
-            Op::NanToNum {
-                x,
-                nan,
-                posinf,
-                neginf,
-            } => owned(elementwise::nan_to_num(
-                &self.operand(*x)?,
-                nan.0,
-                posinf.0,
-                neginf.0,
-            )),
+            Op::NanToNum { x, nan, posinf, neginf } => {
+                owned(elementwise::nan_to_num(&self.operand(*x)?, nan.0, posinf.0, neginf.0))
+            }
             Op::Cast { x, to } => owned(elementwise::cast(&self.operand(*x)?, *to)),
             Op::Slice {
                 x,
@@ -212,13 +185,7 @@ impl<'a> Context<'_, 'a> {
                 start,
                 stop,
                 step,
-            } => owned(movement::slice(
-                &self.operand(*x)?,
-                *axis,
-                *start,
-                *stop,
-                *step,
-            )?),
+            } => owned(movement::slice(&self.operand(*x)?, *axis, *start, *stop, *step)?),
             Op::SliceAt {
                 x,
                 axis,
@@ -235,9 +202,7 @@ impl<'a> Context<'_, 'a> {
             Op::Permute { x, axes } => owned(movement::permute(&self.operand(*x)?, axes)?),
             Op::Squeeze { x, axes } => owned(movement::squeeze(&self.operand(*x)?, axes)?),
             Op::Expand { x, axis } => owned(movement::expand(&self.operand(*x)?, *axis)?),
-            Op::BroadcastTo { x, shape } => {
-                owned(movement::broadcast_to(&self.operand(*x)?, shape)?)
-            }
+            Op::BroadcastTo { x, shape } => owned(movement::broadcast_to(&self.operand(*x)?, shape)?),
             Op::Reduce {
                 x,
                 kind,
@@ -278,6 +243,10 @@ impl<'a> Context<'_, 'a> {
                 width,
             } => {
                 let vertices: Vec<[f64; 2]> = vertices.iter().map(|[x, y]| [x.0, y.0]).collect();
+                if vertices.len() < 3 || vertices.iter().flatten().any(|v| !v.is_finite()) {
+                    let message = format!("expected at least 3 finite vertices, found {vertices:?}");
+                    return Err(Fault::invalid_field("vertices", message));
+                }
                 let (h, w) = (self.extent(height, "height")?, self.extent(width, "width")?);
                 let mask = rumba_ir::polygon::mask(&vertices, h, w);
                 let mask = ArrayD::from_shape_vec(IxDyn(&[1, h, w, 1]), mask)
@@ -294,10 +263,7 @@ impl<'a> Context<'_, 'a> {
             Extent::Of { node, axis } => {
                 let shape = self.operand(node)?.shape().to_vec();
                 shape.get(axis).copied().ok_or_else(|| {
-                    Fault::invalid_field(
-                        field,
-                        format!("axis {axis} is out of range for a {shape:?} operand"),
-                    )
+                    Fault::invalid_field(field, format!("axis {axis} is out of range for a {shape:?} operand"))
                 })
             }
         }

@@ -3,12 +3,12 @@
 //! It is the oracle every other backend is compared against (DESIGN §5), so it favours
 //! obviously correct code over speed: each node is computed whole, in topological order, with
 //! the semantics documented on [`rumba_ir::Op`]; every statistic comes from one shared
-//! implementation ([`stats`]) used by both `reduce` and `window`. Intermediate values are freed
+//! implementation (`stats`) used by both `reduce` and `window`. Intermediate values are freed
 //! after their last use ([`Graph::last_uses`]), and inputs are read in place, whatever their
 //! strides.
 //!
-//! Modules, by concern: [`eval`] (the loop and its checks), [`value`] (values and the per-dtype
-//! element trait), [`elementwise`], [`movement`], [`reduce`], [`window`], [`stats`], [`error`].
+//! Modules, by concern: `eval` (the loop and its checks), `value` (values and the per-dtype
+//! element trait), `elementwise`, `movement`, `reduce`, `window`, `stats`, `error`.
 
 mod elementwise;
 mod error;
@@ -37,10 +37,6 @@ use std::collections::BTreeMap;
 /// unknown inputs and params, dtypes, shapes, empty extents, …), and run-time errors naming the
 /// node: a `slice_at` start that is not an integer or does not fit, a masked integer min/max
 /// lane with no element.
-#[allow(
-    clippy::result_large_err,
-    reason = "GraphError is large; the facade expects it unboxed"
-)]
 pub fn evaluate(
     graph: &Graph,
     inputs: &[(&str, ArrayView<'_>)],

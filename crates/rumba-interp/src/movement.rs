@@ -25,12 +25,7 @@ fn check_axis(field: &'static str, axis: usize, rank: usize) -> Result<(), Fault
 /// The indices `x[start:stop:step]` selects along an axis of extent `n`, exactly as Python's
 /// `range(*slice(start, stop, step).indices(n))`: negative bounds count from the end, bounds
 /// out of range clip, `None` means the start (or end) for the step's direction.
-pub(crate) fn slice_indices(
-    n: usize,
-    start: Option<i64>,
-    stop: Option<i64>,
-    step: i64,
-) -> Result<Vec<usize>, Fault> {
+pub(crate) fn slice_indices(n: usize, start: Option<i64>, stop: Option<i64>, step: i64) -> Result<Vec<usize>, Fault> {
     if step == 0 {
         return Err(Fault::invalid_field("step", "slice step must not be 0"));
     }
@@ -76,30 +71,16 @@ pub(crate) fn slice(
 /// `len` elements along `axis` from index `first`, every `step`. `first` comes from
 /// [`rumba_ir::bind::slice_at_start`], which resolves the run-time start (an integer; negative
 /// counts from the end) and rejects runs that do not fit, naming the node.
-pub(crate) fn slice_at(
-    x: &ArrayView<'_>,
-    axis: usize,
-    first: usize,
-    len: usize,
-    step: i64,
-) -> Result<Array, Fault> {
+pub(crate) fn slice_at(x: &ArrayView<'_>, axis: usize, first: usize, len: usize, step: i64) -> Result<Array, Fault> {
     check_axis("axis", axis, x.shape().len())?;
     let n = x.shape()[axis];
     let step = usize::try_from(step)
         .ok()
         .filter(|&s| s > 0)
-        .ok_or_else(|| {
-            Fault::invalid_field(
-                "step",
-                format!("slice_at step must be positive, found {step}"),
-            )
-        })?;
-    let indices: Vec<usize> = (0..len)
-        .map(|k| first.saturating_add(k.saturating_mul(step)))
-        .collect();
+        .ok_or_else(|| Fault::invalid_field("step", format!("slice_at step must be positive, found {step}")))?;
+    let indices: Vec<usize> = (0..len).map(|k| first.saturating_add(k.saturating_mul(step))).collect();
     if let Some(&last) = indices.last().filter(|&&last| last >= n) {
-        let message =
-            format!("slice_at run from {first} reaches index {last} of an axis of extent {n}");
+        let message = format!("slice_at run from {first} reaches index {last} of an axis of extent {n}");
         return Err(Fault::Internal(message));
     }
     Ok(gather(x, axis, &indices))

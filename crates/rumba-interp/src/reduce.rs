@@ -8,7 +8,7 @@
 use crate::error::Fault;
 use crate::stats::{check_kind, extreme, lane_stat};
 use crate::value::{Elem, cast_f64, from_vec, round_stats};
-use ndarray::ArrayViewD;
+use ndarray::{ArrayViewD, Axis};
 use rumba_ir::op::ReduceKind;
 use rumba_ir::{Array, ArrayView, DType};
 
@@ -27,11 +27,7 @@ pub(crate) struct Reduction<'s> {
 }
 
 /// Evaluates a `reduce` of `x` with an optional bool `mask` broadcast to `x`'s shape.
-pub(crate) fn reduce(
-    x: &ArrayView<'_>,
-    mask: Option<&ArrayView<'_>>,
-    r: &Reduction<'_>,
-) -> Result<Array, Fault> {
+pub(crate) fn reduce(x: &ArrayView<'_>, mask: Option<&ArrayView<'_>>, r: &Reduction<'_>) -> Result<Array, Fault> {
     check_kind(r.kind)?;
     let shape = x.shape();
     for (k, &a) in r.axes.iter().enumerate() {
@@ -54,10 +50,7 @@ pub(crate) fn reduce(
     let lane_len: usize = r.axes.iter().map(|&a| shape[a]).product();
     if out_shape.contains(&0) {
         // No output element, so no lane to reduce: an empty result of the right shape.
-        return Ok(cast_f64(
-            &from_vec(&out_shape, Vec::new())?.view(),
-            r.out_dtype,
-        ));
+        return Ok(cast_f64(&from_vec(&out_shape, Vec::new())?.view(), r.out_dtype));
     }
     if lane_len == 0 {
         let message = format!(
@@ -94,11 +87,7 @@ fn reduce_typed<T: Elem>(
     match r.kind {
         ReduceKind::Min | ReduceKind::Max => {
             if r.out_dtype != T::DTYPE {
-                let message = format!(
-                    "min/max of {} input cannot have dtype {}",
-                    T::DTYPE,
-                    r.out_dtype
-                );
+                let message = format!("min/max of {} input cannot have dtype {}", T::DTYPE, r.out_dtype);
                 return Err(Fault::Internal(message));
             }
             let max = r.kind == ReduceKind::Max;
@@ -140,6 +129,9 @@ fn for_each_lane<T: Elem>(
     axes: &[usize],
     mut each: impl FnMut(&[T]) -> Result<(), Fault>,
 ) -> Result<(), Fault> {
+    if let &[axis] = axes {
+        return for_each_lane_of_axis(x, mask, Axis(axis), each);
+    }
     // Kept axes first, then the reduced ones: the logical (row-major) order of this permuted
     // view visits one whole lane after another, each in the order of the reduced axes.
     let order: Vec<usize> = (0..x.ndim())
@@ -172,6 +164,35 @@ fn for_each_lane<T: Elem>(
         None => {
             for &v in xp.iter() {
                 push(v, true)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`for_each_lane`] for one reduced axis, where a lane is one of ndarray's 1-D lanes along
+/// it (visited in row-major order of the other axes, as the general path does): the same
+/// lanes, only without stepping an n-d index per element.
+fn for_each_lane_of_axis<T: Elem>(
+    x: &ArrayViewD<'_, T>,
+    mask: Option<&ArrayViewD<'_, bool>>,
+    axis: Axis,
+    mut each: impl FnMut(&[T]) -> Result<(), Fault>,
+) -> Result<(), Fault> {
+    let mut lane = Vec::with_capacity(x.len_of(axis));
+    match mask {
+        Some(m) => {
+            for (values, keep) in x.lanes(axis).into_iter().zip(m.lanes(axis)) {
+                lane.clear();
+                lane.extend(values.iter().zip(keep.iter()).filter(|(_, k)| **k).map(|(v, _)| *v));
+                each(&lane)?;
+            }
+        }
+        None => {
+            for values in x.lanes(axis) {
+                lane.clear();
+                lane.extend(values.iter().copied());
+                each(&lane)?;
             }
         }
     }

@@ -155,32 +155,20 @@ mod tests {
 
     #[test]
     fn median_odd_and_even_and_percentile_linear() {
-        assert_eq!(
-            lane_stat(ReduceKind::Median, &mut vec![3.0, 1.0, 2.0], false),
-            2.0
-        );
-        assert_eq!(
-            lane_stat(ReduceKind::Median, &mut vec![4.0, 1.0, 3.0, 2.0], false),
-            2.5
-        );
-        // Sorted 10 20 30 40: pos = 0.3·3 = 0.9 → 10 + 10·0.9 = 19.
-        let p = |q: f64| {
-            lane_stat(
-                ReduceKind::Percentile(F64(q)),
-                &mut vec![40.0, 10.0, 30.0, 20.0],
-                false,
-            )
-        };
-        assert!((p(30.0) - 19.0).abs() < 1e-12);
-        assert_eq!(p(0.0), 10.0);
-        assert_eq!(p(100.0), 40.0);
-        assert_eq!(p(50.0), 25.0);
+        assert_eq!(lane_stat(ReduceKind::Median, &mut vec![3.0, 1.0, 2.0], false), 2.0);
+        assert_eq!(lane_stat(ReduceKind::Median, &mut vec![4.0, 1.0, 3.0, 2.0], false), 2.5);
+        // Sorted 1 2 4 8: pos = 0.3·3 = 0.9 → lo 0, t 0.9 → 1 + (2 − 1)·0.9 = 1.9;
+        // q = 50: pos 1.5 → 2 + (4 − 2)·0.5 = 3 (the median would be 3 too, but q = 80:
+        // pos 2.4 → 4 + 4·0.4 = 5.6).
+        let p = |q: f64| lane_stat(ReduceKind::Percentile(F64(q)), &mut vec![8.0, 1.0, 4.0, 2.0], false);
+        assert_eq!(p(30.0), 1.0 + (2.0 - 1.0) * 0.9);
+        assert_eq!(p(50.0), 3.0);
+        assert_eq!(p(80.0), 4.0 + (8.0 - 4.0) * ((80.0 / 100.0) * 3.0 - 2.0));
+        assert_eq!(p(0.0), 1.0);
+        assert_eq!(p(100.0), 8.0);
         // NaN propagates unless skipped.
         assert!(lane_stat(ReduceKind::Median, &mut vec![1.0, f64::NAN, 3.0], false).is_nan());
-        assert_eq!(
-            lane_stat(ReduceKind::Median, &mut vec![1.0, f64::NAN, 3.0], true),
-            2.0
-        );
+        assert_eq!(lane_stat(ReduceKind::Median, &mut vec![1.0, f64::NAN, 3.0], true), 2.0);
     }
 
     #[test]
@@ -188,10 +176,7 @@ mod tests {
         let nan = f64::NAN;
         assert!(lane_stat(ReduceKind::Sum, &mut vec![nan, nan], true).is_nan());
         assert!(lane_stat(ReduceKind::Sum, &mut vec![1.0, nan], false).is_nan());
-        assert_eq!(
-            lane_stat(ReduceKind::Sum, &mut vec![1.0, nan, 2.0], true),
-            3.0
-        );
+        assert_eq!(lane_stat(ReduceKind::Sum, &mut vec![1.0, nan, 2.0], true), 3.0);
         assert!(extreme(&[1.0f32, f32::NAN, 0.0], false, false).is_some_and(f32::is_nan));
         assert_eq!(extreme(&[1.0f32, f32::NAN, 0.0], false, true), Some(0.0));
         assert!(extreme(&[f32::NAN], true, true).is_some_and(f32::is_nan));

@@ -44,11 +44,7 @@ pub(crate) fn standard<T: Clone>(v: &ArrayViewD<'_, T>) -> ArrayD<T> {
 
 /// The array itself if C-contiguous, else a C-contiguous copy.
 fn into_standard<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
-    if a.is_standard_layout() {
-        a
-    } else {
-        standard(&a.view())
-    }
+    if a.is_standard_layout() { a } else { standard(&a.view()) }
 }
 
 /// An element type of one of the six dtypes.

@@ -34,18 +34,11 @@ pub(crate) struct Sliding<'s> {
 pub(crate) fn window(x: &ArrayView<'_>, w: &Sliding<'_>) -> Result<Array, Fault> {
     let shape = x.shape();
     if w.axis >= shape.len() {
-        let message = format!(
-            "axis {} is out of range for an operand of rank {}",
-            w.axis,
-            shape.len()
-        );
+        let message = format!("axis {} is out of range for an operand of rank {}", w.axis, shape.len());
         return Err(Fault::invalid_field("axis", message));
     }
     if w.size == 0 {
-        return Err(Fault::invalid_field(
-            "size",
-            "window size must be at least 1, found 0",
-        ));
+        return Err(Fault::invalid_field("size", "window size must be at least 1, found 0"));
     }
     match w.kind {
         WindowKind::Reduce(kind) => check_kind(*kind)?,
@@ -69,19 +62,11 @@ pub(crate) fn window(x: &ArrayView<'_>, w: &Sliding<'_>) -> Result<Array, Fault>
 }
 
 /// The window op for one element type.
-fn window_typed<T: Elem>(
-    x: &ArrayViewD<'_, T>,
-    w: &Sliding<'_>,
-    out_shape: &[usize],
-) -> Result<Array, Fault> {
+fn window_typed<T: Elem>(x: &ArrayViewD<'_, T>, w: &Sliding<'_>, out_shape: &[usize]) -> Result<Array, Fault> {
     match w.kind {
         WindowKind::Reduce(kind @ (ReduceKind::Min | ReduceKind::Max)) => {
             if w.out_dtype != T::DTYPE {
-                let message = format!(
-                    "min/max of {} input cannot have dtype {}",
-                    T::DTYPE,
-                    w.out_dtype
-                );
+                let message = format!("min/max of {} input cannot have dtype {}", T::DTYPE, w.out_dtype);
                 return Err(Fault::Internal(message));
             }
             let max = *kind == ReduceKind::Max;

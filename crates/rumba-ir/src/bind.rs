@@ -53,11 +53,14 @@ pub fn bind(graph: &Graph, inputs: &[InputSpec]) -> Result<Bound, GraphError> {
         let origin = &graph.origins[node.origin.0 as usize];
         let shape = match &node.op {
             Op::Input { name } => {
-                let spec = inputs.iter().find(|s| &s.name == name).ok_or_else(|| GraphError::MissingInput {
-                    at: At::node(origin),
-                    name: name.clone(),
-                    expected: format!("{} {}", node.dtype, node.shape),
-                })?;
+                let spec = inputs
+                    .iter()
+                    .find(|s| &s.name == name)
+                    .ok_or_else(|| GraphError::MissingInput {
+                        at: At::node(origin),
+                        name: name.clone(),
+                        expected: format!("{} {}", node.dtype, node.shape),
+                    })?;
                 check_input(node.dtype, &node.shape, spec, &At::node(origin))?;
                 Shape::fixed(&spec.shape)
             }
@@ -65,11 +68,18 @@ pub fn bind(graph: &Graph, inputs: &[InputSpec]) -> Result<Bound, GraphError> {
                 .map_err(|issue| issue_error(issue, origin))?,
         };
         shapes.push(shape);
-        for c in graph.constraints.iter().filter(|c| constrained_node(c) == NodeId(i as u32)) {
+        for c in graph
+            .constraints
+            .iter()
+            .filter(|c| constrained_node(c) == NodeId(i as u32))
+        {
             check_constraint(graph, &shapes, c)?;
         }
     }
-    let shapes = shapes.into_iter().map(|s| s.concrete().expect("binding fixes every extent")).collect();
+    let shapes = shapes
+        .into_iter()
+        .map(|s| s.concrete().expect("binding fixes every extent"))
+        .collect();
     Ok(Bound { shapes })
 }
 
@@ -83,7 +93,11 @@ fn check_input(dtype: DType, declared: &Shape, spec: &InputSpec, at: &At) -> Res
         });
     }
     let fits = declared.rank() == spec.shape.len()
-        && declared.0.iter().zip(&spec.shape).all(|(d, &n)| matches!(d, Dim::Free) || *d == Dim::Fixed(n));
+        && declared
+            .0
+            .iter()
+            .zip(&spec.shape)
+            .all(|(d, &n)| matches!(d, Dim::Free) || *d == Dim::Fixed(n));
     if !fits {
         return Err(GraphError::Shape {
             at: at.clone(),
@@ -97,7 +111,11 @@ fn check_input(dtype: DType, declared: &Shape, spec: &InputSpec, at: &At) -> Res
 
 fn constrained_node(c: &Constraint) -> NodeId {
     match c {
-        Constraint::Extent { node, rule: ExtentRule::SameAs { node: other, .. }, .. } => (*node).max(*other),
+        Constraint::Extent {
+            node,
+            rule: ExtentRule::SameAs { node: other, .. },
+            ..
+        } => (*node).max(*other),
         Constraint::Extent { node, .. } => *node,
         Constraint::PolygonHasPixels { mask, .. } => *mask,
     }
@@ -109,11 +127,20 @@ fn extent(shapes: &[Shape], node: NodeId, axis: usize) -> usize {
 
 fn check_constraint(graph: &Graph, shapes: &[Shape], c: &Constraint) -> Result<(), GraphError> {
     match c {
-        Constraint::Extent { node, axis, rule, origin, what } => {
+        Constraint::Extent {
+            node,
+            axis,
+            rule,
+            origin,
+            what,
+        } => {
             let n = extent(shapes, *node, *axis);
             let (ok, expected) = match *rule {
                 ExtentRule::Equals(v) => (n == v, format!("extent {v} on axis {axis}")),
-                ExtentRule::SameAs { node: other, axis: other_axis } => {
+                ExtentRule::SameAs {
+                    node: other,
+                    axis: other_axis,
+                } => {
                     let v = extent(shapes, other, other_axis);
                     (n == v, format!("extent {v} on axis {axis}"))
                 }
@@ -187,9 +214,16 @@ pub fn slice_at_start(graph: &Graph, node: NodeId, value: f64, n: usize) -> Resu
         _ => "?".into(),
     };
     if value.fract() != 0.0 || !value.is_finite() || value.abs() > 1e15 {
-        return Err(GraphError::Invalid { at, message: format!("param \"{param}\" = {value}: expected an integer index") });
+        return Err(GraphError::Invalid {
+            at,
+            message: format!("param \"{param}\" = {value}: expected an integer index"),
+        });
     }
-    let first = if value < 0.0 { value as i64 + n as i64 } else { value as i64 };
+    let first = if value < 0.0 {
+        value as i64 + n as i64
+    } else {
+        value as i64
+    };
     let last = first + (*len as i64 - 1).max(0) * step;
     if first < 0 || (*len > 0 && last >= n as i64) {
         return Err(GraphError::Invalid {

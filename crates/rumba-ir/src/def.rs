@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
 /// A user-level graph: nodes (any order; validation sorts them) and requested outputs.
-#[derive(Clone, Debug, PartialEq, Default)]
+/// Equality ignores where things were written.
+#[derive(Clone, Debug, Default)]
 pub struct GraphDef {
     /// Free text describing the graph (files: `"description"`).
     pub description: Option<String>,
@@ -37,7 +38,10 @@ impl OutputDef {
     /// An output named by its reference text (`"env.min"`).
     #[must_use]
     pub fn of(node: Ref) -> OutputDef {
-        OutputDef { name: node.to_string(), node }
+        OutputDef {
+            name: node.to_string(),
+            node,
+        }
     }
 }
 
@@ -52,6 +56,12 @@ pub struct NodeDef {
     pub op: OpDef,
     /// Where it was written (not part of equality).
     pub source: Source,
+}
+
+impl PartialEq for GraphDef {
+    fn eq(&self, other: &GraphDef) -> bool {
+        self.description == other.description && self.nodes == other.nodes && self.outputs == other.outputs
+    }
 }
 
 impl PartialEq for NodeDef {
@@ -75,8 +85,14 @@ impl Ref {
     #[must_use]
     pub fn parse(text: &str) -> Ref {
         match text.split_once('.') {
-            Some((node, output)) => Ref { node: node.to_owned(), output: Some(output.to_owned()) },
-            None => Ref { node: text.to_owned(), output: None },
+            Some((node, output)) => Ref {
+                node: node.to_owned(),
+                output: Some(output.to_owned()),
+            },
+            None => Ref {
+                node: text.to_owned(),
+                output: None,
+            },
         }
     }
 }
@@ -733,9 +749,45 @@ impl OpDef {
 
     /// Every op name a file may use, for "unknown op" messages.
     pub const NAMES: &'static [&'static str] = &[
-        "input", "const", "param", "neg", "abs", "sqrt", "exp", "log", "is_nan", "add", "sub", "mul", "div", "min",
-        "max", "lt", "le", "gt", "ge", "eq", "ne", "select", "nan_to_num", "cast", "slice", "permute", "squeeze",
-        "expand", "broadcast_to", "reduce", "window", "polygon_mask", "range_reference", "subtract", "divide",
-        "sliding_reference", "pipeline", "envelope", "apply_polygon", "roi_series",
+        "input",
+        "const",
+        "param",
+        "neg",
+        "abs",
+        "sqrt",
+        "exp",
+        "log",
+        "is_nan",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "min",
+        "max",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "eq",
+        "ne",
+        "select",
+        "nan_to_num",
+        "cast",
+        "slice",
+        "permute",
+        "squeeze",
+        "expand",
+        "broadcast_to",
+        "reduce",
+        "window",
+        "polygon_mask",
+        "range_reference",
+        "subtract",
+        "divide",
+        "sliding_reference",
+        "pipeline",
+        "envelope",
+        "apply_polygon",
+        "roi_series",
     ];
 }

@@ -18,15 +18,34 @@ fn args(op: &Op) -> String {
         Op::Select { cond, a, b } => ids(&[*cond, *a, *b]),
         Op::NanToNum { x, nan, posinf, neginf } => format!("{x}, nan={nan}, posinf={posinf}, neginf={neginf}"),
         Op::Cast { x, to } => format!("{x} to {to}"),
-        Op::Slice { x, axis, start, stop, step } => {
+        Op::Slice {
+            x,
+            axis,
+            start,
+            stop,
+            step,
+        } => {
             format!("{x}, axis={axis}, {}:{}:{step}", SliceBound(*start), SliceBound(*stop))
         }
-        Op::SliceAt { x, axis, start, len, step } => format!("{x}, axis={axis}, start={start}, len={len}, step={step}"),
+        Op::SliceAt {
+            x,
+            axis,
+            start,
+            len,
+            step,
+        } => format!("{x}, axis={axis}, start={start}, len={len}, step={step}"),
         Op::Permute { x, axes } => format!("{x}, axes={axes:?}"),
         Op::Squeeze { x, axes } => format!("{x}, axes={axes:?}"),
         Op::Expand { x, axis } => format!("{x}, axis={axis}"),
         Op::BroadcastTo { x, shape } => format!("{x}, shape={shape:?}"),
-        Op::Reduce { x, kind, axes, keepdims, skip_nan, mask } => {
+        Op::Reduce {
+            x,
+            kind,
+            axes,
+            keepdims,
+            skip_nan,
+            mask,
+        } => {
             let mut s = format!("{x}, {kind}, axes={axes:?}");
             if *keepdims {
                 s.push_str(", keepdims");
@@ -39,10 +58,23 @@ fn args(op: &Op) -> String {
             }
             s
         }
-        Op::Window { x, kind, axis, size, skip_nan } => {
-            format!("{x}, {kind}, axis={axis}, size={size}{}", if *skip_nan { ", skip_nan" } else { "" })
+        Op::Window {
+            x,
+            kind,
+            axis,
+            size,
+            skip_nan,
+        } => {
+            format!(
+                "{x}, {kind}, axis={axis}, size={size}{}",
+                if *skip_nan { ", skip_nan" } else { "" }
+            )
         }
-        Op::PolygonMask { vertices, height, width } => {
+        Op::PolygonMask {
+            vertices,
+            height,
+            width,
+        } => {
             let e = |e: &Extent| match e {
                 Extent::Fixed(n) => n.to_string(),
                 Extent::Of { node, axis } => format!("{node}.shape[{axis}]"),
@@ -75,7 +107,13 @@ impl fmt::Display for Graph {
             writeln!(f, "{line:width$}  {comment}")?;
         }
         for out in &self.outputs {
-            writeln!(f, "output \"{}\" = {} : {}", out.name, out.node, type_of(self.node(out.node)))?;
+            writeln!(
+                f,
+                "output \"{}\" = {} : {}",
+                out.name,
+                out.node,
+                type_of(self.node(out.node))
+            )?;
         }
         Ok(())
     }
@@ -90,14 +128,28 @@ fn escape(s: &str) -> String {
 pub fn to_dot(graph: &Graph) -> String {
     let mut s = String::from("digraph rumba {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n");
     for (k, origin) in graph.origins.iter().enumerate() {
-        let members: Vec<NodeId> = graph.ids().filter(|&id| graph.node(id).origin.0 as usize == k).collect();
+        let members: Vec<NodeId> = graph
+            .ids()
+            .filter(|&id| graph.node(id).origin.0 as usize == k)
+            .collect();
         if members.is_empty() {
             continue;
         }
-        let _ = writeln!(s, "  subgraph cluster_{k} {{\n    label=\"{} [{}]\";", escape(&origin.id), escape(&origin.op));
+        let _ = writeln!(
+            s,
+            "  subgraph cluster_{k} {{\n    label=\"{} [{}]\";",
+            escape(&origin.id),
+            escape(&origin.op)
+        );
         for id in members {
             let node = graph.node(id);
-            let _ = writeln!(s, "    n{} [label=\"{id} {}\\n{}\"];", id.0, node.op.name(), escape(&type_of(node)));
+            let _ = writeln!(
+                s,
+                "    n{} [label=\"{id} {}\\n{}\"];",
+                id.0,
+                node.op.name(),
+                escape(&type_of(node))
+            );
         }
         s.push_str("  }\n");
     }
@@ -107,7 +159,12 @@ pub fn to_dot(graph: &Graph) -> String {
         }
     }
     for (k, out) in graph.outputs.iter().enumerate() {
-        let _ = writeln!(s, "  out{k} [shape=ellipse, label=\"{}\"];\n  n{} -> out{k};", escape(&out.name), out.node.0);
+        let _ = writeln!(
+            s,
+            "  out{k} [shape=ellipse, label=\"{}\"];\n  n{} -> out{k};",
+            escape(&out.name),
+            out.node.0
+        );
     }
     s.push_str("}\n");
     s

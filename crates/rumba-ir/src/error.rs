@@ -7,8 +7,8 @@ use std::fmt;
 /// Where in the user's graph an error is: a node's origin and, optionally, the field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct At {
-    /// The user-level node.
-    pub origin: Origin,
+    /// The user-level node (boxed to keep errors small).
+    pub origin: Box<Origin>,
     /// The argument or field concerned (`"b"`, `"bounds"`), if any.
     pub field: Option<String>,
 }
@@ -17,13 +17,19 @@ impl At {
     /// An error location naming `field` of the node.
     #[must_use]
     pub fn field(origin: &Origin, field: &str) -> At {
-        At { origin: origin.clone(), field: Some(field.to_owned()) }
+        At {
+            origin: Box::new(origin.clone()),
+            field: Some(field.to_owned()),
+        }
     }
 
     /// An error location naming the whole node.
     #[must_use]
     pub fn node(origin: &Origin) -> At {
-        At { origin: origin.clone(), field: None }
+        At {
+            origin: Box::new(origin.clone()),
+            field: None,
+        }
     }
 }
 
@@ -72,7 +78,9 @@ pub enum GraphError {
         message: String,
     },
     /// The file was written by a newer rumba.
-    #[error("{file}: graph format version {found} is newer than the version {supported} this rumba reads; upgrade rumba")]
+    #[error(
+        "{file}: graph format version {found} is newer than the version {supported} this rumba reads; upgrade rumba"
+    )]
     Version {
         /// The file.
         file: String,
@@ -126,7 +134,10 @@ pub enum GraphError {
         known: Vec<String>,
     },
     /// `id.name` where node `id` has no output `name`, or a multi-output node used bare.
-    #[error("{at}: \"{reference}\": node \"{node}\" has outputs {}; expected one of them", list(available))]
+    #[error(
+        "{at}: \"{reference}\": node \"{node}\" has outputs {}; expected one of them",
+        list(available)
+    )]
     UnknownOutput {
         /// The referring node and field.
         at: At,
@@ -232,5 +243,9 @@ fn list(items: &[String]) -> String {
 }
 
 fn did_you_mean(known: &[String]) -> String {
-    if known.is_empty() { String::new() } else { format!("; did you mean {}?", list(known)) }
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", list(known))
+    }
 }

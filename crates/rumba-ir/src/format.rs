@@ -54,22 +54,56 @@ pub fn parse(text: &str, file: Option<&str>) -> Result<GraphDef, GraphError> {
         column: e.column(),
         message: e.to_string(),
     })?;
-    let format_error = |path: &str, message: String| GraphError::Format { file: name.clone(), path: path.into(), message };
+    let format_error = |path: &str, message: String| GraphError::Format {
+        file: name.clone(),
+        path: path.into(),
+        message,
+    };
     let Value::Object(mut top) = value else {
-        return Err(format_error("$", format!("expected a JSON object with \"format\", \"version\", \"nodes\", \"outputs\"; found {}", kind(&value))));
+        return Err(format_error(
+            "$",
+            format!(
+                "expected a JSON object with \"format\", \"version\", \"nodes\", \"outputs\"; found {}",
+                kind(&value)
+            ),
+        ));
     };
     match top.remove("format") {
         Some(Value::String(f)) if f == FORMAT_NAME => {}
-        Some(other) => return Err(format_error("format", format!("expected \"{FORMAT_NAME}\", found {other}"))),
-        None => return Err(format_error("format", format!("missing; expected \"format\": \"{FORMAT_NAME}\""))),
+        Some(other) => {
+            return Err(format_error(
+                "format",
+                format!("expected \"{FORMAT_NAME}\", found {other}"),
+            ));
+        }
+        None => {
+            return Err(format_error(
+                "format",
+                format!("missing; expected \"format\": \"{FORMAT_NAME}\""),
+            ));
+        }
     }
     match top.remove("version") {
         Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
         Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v > VERSION) => {
-            return Err(GraphError::Version { file: name, found: n.as_u64().unwrap_or(0), supported: VERSION });
+            return Err(GraphError::Version {
+                file: name,
+                found: n.as_u64().unwrap_or(0),
+                supported: VERSION,
+            });
         }
-        Some(other) => return Err(format_error("version", format!("expected a version number ≤ {VERSION}, found {other}"))),
-        None => return Err(format_error("version", format!("missing; expected \"version\": {VERSION}"))),
+        Some(other) => {
+            return Err(format_error(
+                "version",
+                format!("expected a version number ≤ {VERSION}, found {other}"),
+            ));
+        }
+        None => {
+            return Err(format_error(
+                "version",
+                format!("missing; expected \"version\": {VERSION}"),
+            ));
+        }
     }
     let description = match top.remove("description") {
         None | Some(Value::Null) => None,
@@ -81,16 +115,27 @@ pub fn parse(text: &str, file: Option<&str>) -> Result<GraphDef, GraphError> {
     };
     let outputs = match top.remove("outputs") {
         Some(Value::Array(outputs)) => outputs,
-        _ => return Err(format_error("outputs", "expected an array of node references (strings)".into())),
+        _ => {
+            return Err(format_error(
+                "outputs",
+                "expected an array of node references (strings)".into(),
+            ));
+        }
     };
     if let Some(key) = top.keys().next() {
-        return Err(format_error(key, "unknown top-level field; expected format, version, description, nodes, outputs".into()));
+        return Err(format_error(
+            key,
+            "unknown top-level field; expected format, version, description, nodes, outputs".into(),
+        ));
     }
     let mut def = GraphDef {
         description,
         nodes: Vec::with_capacity(nodes.len()),
         outputs: Vec::new(),
-        outputs_source: Some(Source::File { file: file.map(str::to_owned), json_path: "outputs".into() }),
+        outputs_source: Some(Source::File {
+            file: file.map(str::to_owned),
+            json_path: "outputs".into(),
+        }),
     };
     for (i, node) in nodes.into_iter().enumerate() {
         def.nodes.push(parse_node(node, i, file)?);
@@ -100,16 +145,30 @@ pub fn parse(text: &str, file: Option<&str>) -> Result<GraphDef, GraphError> {
         def.outputs.push(match out {
             Value::String(s) => OutputDef::of(Ref::parse(&s)),
             Value::Object(mut o) => {
-                let (Some(Value::String(name)), Some(Value::String(node)), true) = (o.remove("name"), o.remove("ref"), o.is_empty() || o.len() == 2) else {
-                    return Err(format_error(&path, "expected {\"name\": string, \"ref\": string} and nothing else".into()));
+                let (Some(Value::String(name)), Some(Value::String(node)), true) =
+                    (o.remove("name"), o.remove("ref"), o.is_empty() || o.len() == 2)
+                else {
+                    return Err(format_error(
+                        &path,
+                        "expected {\"name\": string, \"ref\": string} and nothing else".into(),
+                    ));
                 };
                 if !o.is_empty() {
-                    return Err(format_error(&path, "expected {\"name\": string, \"ref\": string} and nothing else".into()));
+                    return Err(format_error(
+                        &path,
+                        "expected {\"name\": string, \"ref\": string} and nothing else".into(),
+                    ));
                 }
-                OutputDef { name, node: Ref::parse(&node) }
+                OutputDef {
+                    name,
+                    node: Ref::parse(&node),
+                }
             }
             other => {
-                return Err(format_error(&path, format!("expected a node reference (string) or {{\"name\", \"ref\"}}, found {other}")));
+                return Err(format_error(
+                    &path,
+                    format!("expected a node reference (string) or {{\"name\", \"ref\"}}, found {other}"),
+                ));
             }
         });
     }
@@ -129,9 +188,17 @@ fn kind(v: &Value) -> &'static str {
 
 fn parse_node(node: Value, index: usize, file: Option<&str>) -> Result<NodeDef, GraphError> {
     let json_path = format!("nodes[{index}]");
-    let source = Source::File { file: file.map(str::to_owned), json_path: json_path.clone() };
+    let source = Source::File {
+        file: file.map(str::to_owned),
+        json_path: json_path.clone(),
+    };
     let at = |id: &str, label: &Option<String>, op: &str| At {
-        origin: Origin { id: id.to_owned(), label: label.clone(), op: op.to_owned(), source: source.clone() },
+        origin: Box::new(Origin {
+            id: id.to_owned(),
+            label: label.clone(),
+            op: op.to_owned(),
+            source: source.clone(),
+        }),
         field: None,
     };
     let Value::Object(mut fields) = node else {
@@ -146,7 +213,10 @@ fn parse_node(node: Value, index: usize, file: Option<&str>) -> Result<NodeDef, 
         Some(Value::String(s)) => Some(s),
         Some(other) => {
             return Err(GraphError::Argument {
-                at: At { field: Some("label".into()), ..at("?", &None, "?") },
+                at: At {
+                    field: Some("label".into()),
+                    ..at("?", &None, "?")
+                },
                 message: format!("expected a string label, found {other}"),
             });
         }
@@ -155,7 +225,10 @@ fn parse_node(node: Value, index: usize, file: Option<&str>) -> Result<NodeDef, 
         Some(Value::String(s)) => s,
         other => {
             return Err(GraphError::Argument {
-                at: At { field: Some("id".into()), ..at("?", &label, "?") },
+                at: At {
+                    field: Some("id".into()),
+                    ..at("?", &label, "?")
+                },
                 message: format!("expected a string id, found {}", other.as_ref().map_or("nothing", kind)),
             });
         }
@@ -164,13 +237,20 @@ fn parse_node(node: Value, index: usize, file: Option<&str>) -> Result<NodeDef, 
         Some(Value::String(s)) => s.clone(),
         other => {
             return Err(GraphError::Argument {
-                at: At { field: Some("op".into()), ..at(&id, &label, "?") },
+                at: At {
+                    field: Some("op".into()),
+                    ..at(&id, &label, "?")
+                },
                 message: format!("expected an op name (string), found {}", other.map_or("nothing", kind)),
             });
         }
     };
     if !OpDef::NAMES.contains(&op_name.as_str()) {
-        return Err(GraphError::UnknownOp { at: at(&id, &label, &op_name), op: op_name, known: OpDef::NAMES.join(", ") });
+        return Err(GraphError::UnknownOp {
+            at: at(&id, &label, &op_name),
+            op: op_name,
+            known: OpDef::NAMES.join(", "),
+        });
     }
     let op: OpDef = serde_json::from_value(Value::Object(fields)).map_err(|e| GraphError::Argument {
         at: at(&id, &label, &op_name),
@@ -230,7 +310,9 @@ pub fn to_value(def: &GraphDef) -> Value {
 /// The graph as pretty-printed file text, one node per line.
 #[must_use]
 pub fn to_string(def: &GraphDef) -> String {
-    let Value::Object(top) = to_value(def) else { unreachable!("to_value builds an object") };
+    let Value::Object(top) = to_value(def) else {
+        unreachable!("to_value builds an object")
+    };
     let mut out = String::from("{\n");
     let n = top.len();
     for (i, (key, value)) in top.into_iter().enumerate() {

@@ -52,7 +52,10 @@ pub enum Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::File { file: Some(file), json_path } => write!(f, "{file}: {json_path}"),
+            Source::File {
+                file: Some(file),
+                json_path,
+            } => write!(f, "{file}: {json_path}"),
             Source::File { file: None, json_path } => write!(f, "{json_path}"),
             Source::Dsl(loc) => write!(f, "{}:{}:{}", loc.file(), loc.line(), loc.column()),
             Source::Unknown => f.write_str("<unknown>"),

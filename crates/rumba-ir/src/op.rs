@@ -80,7 +80,10 @@ impl BinaryOp {
     /// Comparisons produce bool.
     #[must_use]
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne)
+        matches!(
+            self,
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
+        )
     }
 
     /// `add sub mul div`: computed in the arithmetic (float) dtype.

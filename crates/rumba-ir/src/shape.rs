@@ -138,9 +138,15 @@ mod tests {
         let b = Shape::fixed(&[1, 5, 9, 1]);
         assert_eq!(Shape::broadcast(&a, &b), Ok(a.clone()));
         assert_eq!(Shape::broadcast(&a, &Shape::scalar()), Ok(a.clone()));
-        assert_eq!(Shape::broadcast(&a, &Shape::fixed(&[9, 3])), Ok(Shape::fixed(&[7, 5, 9, 3])));
+        assert_eq!(
+            Shape::broadcast(&a, &Shape::fixed(&[9, 3])),
+            Ok(Shape::fixed(&[7, 5, 9, 3]))
+        );
         assert_eq!(Shape::broadcast(&a, &Shape::fixed(&[4, 1])), Err((2, 0)));
         let free = Shape(vec![Dim::Free, Dim::Fixed(5)]);
-        assert_eq!(Shape::broadcast(&free, &Shape::fixed(&[3, 1])), Ok(Shape(vec![Dim::Fixed(3), Dim::Fixed(5)])));
+        assert_eq!(
+            Shape::broadcast(&free, &Shape::fixed(&[3, 1])),
+            Ok(Shape(vec![Dim::Fixed(3), Dim::Fixed(5)]))
+        );
     }
 }

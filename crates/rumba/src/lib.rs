@@ -5,14 +5,14 @@
 //! binds it to the input shapes and picks a backend; [`Executable::run`] runs it.
 //!
 //! ```
-//! use rumba::dsl::{Builder, Step};
+//! use rumba::dsl::{Builder, Stat, Step};
 //! use rumba::{Array, DType, Options};
 //! use std::collections::BTreeMap;
 //!
 //! // Background subtraction: subtract the mean of frames 0..=1, divide by it.
 //! let b = Builder::new();
 //! let x = b.input("x", DType::U8, [None, None, None, Some(1)]);
-//! let out = x.pipeline(Some(Step::range([0, 1], "mean")), Some(Step::range([0, 1], "mean")));
+//! let out = x.pipeline(Some(Step::range([0, 1], Stat::Mean)), Some(Step::range([0, 1], Stat::Mean)));
 //! let graph = b.build([("out", &out)]).unwrap();
 //!
 //! let stack = ndarray::Array4::<u8>::from_shape_fn((3, 2, 2, 1), |(t, i, j, _)| (10 * t + i + j + 1) as u8);
@@ -77,7 +77,11 @@ pub struct Options {
 pub fn input_specs(inputs: &[(&str, ArrayView<'_>)]) -> Vec<InputSpec> {
     inputs
         .iter()
-        .map(|(name, a)| InputSpec { name: (*name).to_owned(), dtype: a.dtype(), shape: a.shape().to_vec() })
+        .map(|(name, a)| InputSpec {
+            name: (*name).to_owned(),
+            dtype: a.dtype(),
+            shape: a.shape().to_vec(),
+        })
         .collect()
 }
 
@@ -103,7 +107,13 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
     let backend = stage(&mut stages, "select backend", || match options.backend {
         Backend::Interp | Backend::Auto => Backend::Interp,
     });
-    Ok(Executable { graph: graph.clone(), inputs: inputs.to_vec(), bound, backend, stages })
+    Ok(Executable {
+        graph: graph.clone(),
+        inputs: inputs.to_vec(),
+        bound,
+        backend,
+        stages,
+    })
 }
 
 fn stage<T>(stages: &mut Vec<(&'static str, Duration)>, name: &'static str, f: impl FnOnce() -> T) -> T {
@@ -132,7 +142,13 @@ impl Executable {
         self.graph
             .outputs
             .iter()
-            .map(|o| (o.name.as_str(), self.graph.node(o.node).dtype, self.bound.shapes[o.node.index()].as_slice()))
+            .map(|o| {
+                (
+                    o.name.as_str(),
+                    self.graph.node(o.node).dtype,
+                    self.bound.shapes[o.node.index()].as_slice(),
+                )
+            })
             .collect()
     }
 
@@ -142,7 +158,11 @@ impl Executable {
     /// # Errors
     /// Inputs whose dtype or shape differ from those compiled for, unknown or missing params,
     /// and run-time errors of the backend.
-    pub fn run(&self, inputs: &[(&str, ArrayView<'_>)], params: &BTreeMap<String, f64>) -> Result<Vec<(String, Array)>, Error> {
+    pub fn run(
+        &self,
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+    ) -> Result<Vec<(String, Array)>, Error> {
         let specs = input_specs(inputs);
         for spec in &specs {
             if let Some(expected) = self.inputs.iter().find(|s| s.name == spec.name)

@@ -27,6 +27,10 @@ use std::path::{Path, PathBuf};
 pub const SUPPORTED: &str = "bool (|b1), u8 (|u1), u16 (<u2), i32 (<i4), f32 (<f4), f64 (<f8), \
                              or the big-endian (>) forms";
 
+/// The first bytes of every `.npy` file.
+const MAGIC: &[u8] = b"\x93NUMPY";
+const MAGIC_EXPECTED: &str = "expected it to start with the .npy magic string \\x93NUMPY";
+
 /// Everything that can go wrong reading or writing `.npy` files. Every variant names the
 /// path concerned.
 #[derive(Debug, thiserror::Error)]
@@ -174,12 +178,24 @@ fn map(file: &File) -> io::Result<Mmap> {
 pub fn read(path: &Path) -> Result<NpyInput, NpyError> {
     let file = File::open(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => NpyError::NotFound { path: path.to_owned() },
-        _ => NpyError::Read { path: path.to_owned(), source },
+        _ => NpyError::Read {
+            path: path.to_owned(),
+            source,
+        },
     })?;
-    let mmap = map(&file).map_err(|source| NpyError::Read { path: path.to_owned(), source })?;
+    let mmap = map(&file).map_err(|source| NpyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !mmap.starts_with(MAGIC) && !MAGIC.starts_with(&mmap) {
+        return Err(NpyError::NotNpy {
+            path: path.to_owned(),
+            reason: MAGIC_EXPECTED.to_owned(),
+        });
+    }
     let header = Header::from_reader(&mut &mmap[..]).map_err(|e| not_npy(path, &e))?;
-    let descr = header.type_descriptor.as_string().cloned();
-    let Some((dtype, native)) = descr.as_deref().and_then(parse_descr) else {
+    let descr = header.type_descriptor.as_string().map(String::as_str);
+    let Some((dtype, native)) = descr.and_then(parse_descr) else {
         return Err(NpyError::UnsupportedDtype {
             path: path.to_owned(),
             found: header.type_descriptor.to_string(),
@@ -191,14 +207,26 @@ pub fn read(path: &Path) -> Result<NpyInput, NpyError> {
             Ok(_) => true,
             // The owned reader handles these; anything else is wrong with the file.
             Err(ViewNpyError::NonNativeEndian | ViewNpyError::MisalignedData) => false,
-            Err(e) => return Err(NpyError::Corrupt { path: path.to_owned(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(NpyError::Corrupt {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
         };
         if viewable {
-            return Ok(NpyInput { storage: Storage::Mapped { mmap, dtype } });
+            return Ok(NpyInput {
+                storage: Storage::Mapped { mmap, dtype },
+            });
         }
     }
-    let array = read_bytes(&mmap, dtype).map_err(|e| NpyError::Corrupt { path: path.to_owned(), reason: e.to_string() })?;
-    Ok(NpyInput { storage: Storage::Owned(array) })
+    let array = read_bytes(&mmap, dtype).map_err(|e| NpyError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(NpyInput {
+        storage: Storage::Owned(array),
+    })
 }
 
 fn not_npy(path: &Path, e: &ReadHeaderError) -> NpyError {
@@ -207,12 +235,13 @@ fn not_npy(path: &Path, e: &ReadHeaderError) -> NpyError {
             "the file ends before the end of a .npy header".to_owned()
         }
         ReadHeaderError::Io(e) => e.to_string(),
-        ReadHeaderError::Parse(ndarray_npy::npy::header::ParseHeaderError::MagicString) => {
-            "expected the magic string \\x93NUMPY at its start".to_owned()
-        }
+        ReadHeaderError::Parse(ndarray_npy::npy::header::ParseHeaderError::MagicString) => MAGIC_EXPECTED.to_owned(),
         ReadHeaderError::Parse(e) => format!("unparsable header: {e}"),
     };
-    NpyError::NotNpy { path: path.to_owned(), reason }
+    NpyError::NotNpy {
+        path: path.to_owned(),
+        reason,
+    }
 }
 
 /// The dtype of a NumPy type descriptor, and whether its byte order is the machine's.
@@ -268,7 +297,10 @@ fn read_bytes(bytes: &[u8], dtype: DType) -> Result<Array, ndarray_npy::ReadNpyE
 /// # Errors
 /// [`NpyError::Write`] naming `path` and the OS error.
 pub fn write(path: &Path, array: &Array) -> Result<(), NpyError> {
-    let write_error = |source| NpyError::Write { path: path.to_owned(), source };
+    let write_error = |source| NpyError::Write {
+        path: path.to_owned(),
+        source,
+    };
     let mut writer = BufWriter::new(File::create(path).map_err(write_error)?);
     rumba_ir::with_array!(array, a => a.as_standard_layout().write_npy(&mut writer)).map_err(|e| {
         write_error(match e {
@@ -289,7 +321,10 @@ pub fn write(path: &Path, array: &Array) -> Result<(), NpyError> {
 pub fn check_writable(dir: &Path) -> Result<(), NpyError> {
     create_dir(dir)?;
     let probe = dir.join(format!(".rumba-probe-{}", std::process::id()));
-    let dir_error = |source| NpyError::OutputDir { path: dir.to_owned(), source };
+    let dir_error = |source| NpyError::OutputDir {
+        path: dir.to_owned(),
+        source,
+    };
     File::create(&probe).map_err(dir_error)?;
     fs::remove_file(&probe).map_err(dir_error)
 }
@@ -298,7 +333,10 @@ fn create_dir(dir: &Path) -> Result<(), NpyError> {
     if dir.exists() && !dir.is_dir() {
         return Err(NpyError::NotADirectory { path: dir.to_owned() });
     }
-    fs::create_dir_all(dir).map_err(|source| NpyError::OutputDir { path: dir.to_owned(), source })
+    fs::create_dir_all(dir).map_err(|source| NpyError::OutputDir {
+        path: dir.to_owned(),
+        source,
+    })
 }
 
 /// Writes each output to `dir/<name>.npy` (`env.min` → `env.min.npy`) in its own dtype, C
@@ -333,7 +371,10 @@ pub fn write_outputs(dir: &Path, outputs: &[(String, Array)]) -> Result<Vec<Path
     for (i, (temporary, target)) in files.iter().enumerate() {
         if let Err(source) = fs::rename(temporary, target) {
             remove_temporaries(&files[i..]);
-            return Err(NpyError::Write { path: target.clone(), source });
+            return Err(NpyError::Write {
+                path: target.clone(),
+                source,
+            });
         }
     }
     Ok(files.into_iter().map(|(_, target)| target).collect())
@@ -358,7 +399,11 @@ fn check_name(dir: &Path, name: &str, duplicate: bool) -> Result<(), NpyError> {
     } else {
         return Ok(());
     };
-    Err(NpyError::BadOutputName { name: name.to_owned(), dir: dir.to_owned(), reason: reason.to_owned() })
+    Err(NpyError::BadOutputName {
+        name: name.to_owned(),
+        dir: dir.to_owned(),
+        reason: reason.to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ const NEGLIGIBLE: f64 = 1e-6;
 /// one pixel; for rank > 4 the leading axes are flattened into frames. Blobs and background
 /// are the same in every channel; the noise differs per element.
 ///
-/// Values, in u8 units `v ∈ [0, 255]`: `u8` and `i32` hold `round(v)`, `u16` holds
-/// `round(256·v)` (at most 65280), `f32` and `f64` hold `v` itself (not rounded), and `bool`
+/// Values, in u8 units `v ∈ [0, 255]`: `u8` and `i32` hold `v` rounded half up, `u16`
+/// holds `256·v` rounded half up (at most 65280), `f32` and `f64` hold `v` itself (not rounded), and `bool`
 /// is `true` where the blobs alone add more than 60 (the blob cores, without noise).
 ///
 /// Cost: one pass over a preallocated buffer, a hash and four multiply-adds per element; blob
@@ -37,9 +37,9 @@ pub fn stack(dtype: DType, shape: &[usize], seed: u64) -> Array {
     let dims = IxDyn(shape);
     match dtype {
         DType::Bool => Array::Bool(build(dims, shape, seed, |_, blobs| blobs > BOOL_THRESHOLD)),
-        DType::U8 => Array::U8(build(dims, shape, seed, |v, _| v.round() as u8)),
-        DType::U16 => Array::U16(build(dims, shape, seed, |v, _| (v * 256.0).round() as u16)),
-        DType::I32 => Array::I32(build(dims, shape, seed, |v, _| v.round() as i32)),
+        DType::U8 => Array::U8(build(dims, shape, seed, |v, _| (v + 0.5) as u8)),
+        DType::U16 => Array::U16(build(dims, shape, seed, |v, _| (v * 256.0 + 0.5) as u16)),
+        DType::I32 => Array::I32(build(dims, shape, seed, |v, _| (v + 0.5) as i32)),
         DType::F32 => Array::F32(build(dims, shape, seed, |v, _| v as f32)),
         DType::F64 => Array::F64(build(dims, shape, seed, |v, _| v)),
     }
@@ -56,18 +56,19 @@ fn as_thwc(shape: &[usize]) -> [usize; 4] {
     }
 }
 
-/// Fills a C-order array: `convert(v, blobs)` turns the clamped intensity `v` and the blob
+/// Fills a C-order array (integers are rounded half up by `(v + 0.5) as T`, which
+/// for v ≥ 0 is cheaper than `f64::round`): `convert(v, blobs)` turns the clamped intensity `v` and the blob
 /// contribution `blobs` (both in u8 units) into an element.
 fn build<T>(dims: IxDyn, shape: &[usize], seed: u64, convert: impl Fn(f64, f64) -> T) -> ArrayD<T> {
     let [t_len, h, w, c] = as_thwc(shape);
     let mut data = Vec::with_capacity(t_len * h * w * c);
-    let noise_key = splitmix64(seed ^ 0x5eed_0f_b10b);
+    let noise_key = splitmix64(seed ^ 0x005e_ed0f_b10b);
     let blob_paths = paths(seed);
     // Background: a gradient over rows and columns, plus a drift shared by the whole frame.
     let row_ramp: Vec<f64> = (0..h).map(|i| 20.0 * unit(i, h)).collect();
     let col_ramp: Vec<f64> = (0..w).map(|j| 15.0 * unit(j, w)).collect();
-    // Per row: (the row factor × amplitude, blob index) of the blobs that reach the row.
-    let mut row_weights: Vec<(f64, usize)> = Vec::with_capacity(blob_paths.len());
+    // The blobs' contribution to the current row, one value per column.
+    let mut blob_row = vec![0.0; w];
     for t in 0..t_len {
         let progress = unit(t, t_len);
         // A slow swell: 0 at the first frame, +16 after 200 frames, back to 0 after 400.
@@ -75,12 +76,17 @@ fn build<T>(dims: IxDyn, shape: &[usize], seed: u64, convert: impl Fn(f64, f64) 
         let blobs: Vec<Blob> = blob_paths.iter().map(|p| Blob::at(p, progress, h, w)).collect();
         for (i, &row) in row_ramp.iter().enumerate() {
             let row_base = 40.0 + drift + row;
-            row_weights.clear();
-            row_weights.extend(
-                blobs.iter().enumerate().map(|(k, b)| (b.amplitude * b.rows[i], k)).filter(|&(weight, _)| weight > NEGLIGIBLE),
-            );
-            for (j, &col) in col_ramp.iter().enumerate() {
-                let blob_sum: f64 = row_weights.iter().map(|&(weight, k)| weight * blobs[k].cols[j]).sum();
+            blob_row.fill(0.0);
+            for blob in &blobs {
+                let weight = blob.amplitude * blob.rows[i];
+                if weight > NEGLIGIBLE {
+                    blob_row
+                        .iter_mut()
+                        .zip(&blob.cols)
+                        .for_each(|(acc, col)| *acc += weight * col);
+                }
+            }
+            for (&col, &blob_sum) in col_ramp.iter().zip(&blob_row) {
                 let base = row_base + col + blob_sum;
                 for _ in 0..c {
                     let index = data.len() as u64;
@@ -117,7 +123,12 @@ enum Path {
     Line { from: [f64; 2], to: [f64; 2] },
     /// Around `centre` with `radius` (in units of the shorter side), starting at angle `phase`
     /// and turning by `turn` radians over the stack.
-    Circle { centre: [f64; 2], radius: f64, phase: f64, turn: f64 },
+    Circle {
+        centre: [f64; 2],
+        radius: f64,
+        phase: f64,
+        turn: f64,
+    },
 }
 
 /// A blob's path, its width (σ in units of the shorter side) and its peak (u8 units).
@@ -131,15 +142,39 @@ struct BlobPath {
 fn paths(seed: u64) -> [BlobPath; 4] {
     let phase = |k: u64| TAU * uniform(splitmix64(seed.wrapping_mul(31).wrapping_add(k)));
     [
-        BlobPath { path: Path::Line { from: [0.2, 0.12], to: [0.7, 0.88] }, sigma: 0.05, amplitude: 120.0 },
         BlobPath {
-            path: Path::Circle { centre: [0.5, 0.5], radius: 0.3, phase: phase(1), turn: 1.5 * TAU / 2.0 },
+            path: Path::Line {
+                from: [0.2, 0.12],
+                to: [0.7, 0.88],
+            },
+            sigma: 0.05,
+            amplitude: 120.0,
+        },
+        BlobPath {
+            path: Path::Circle {
+                centre: [0.5, 0.5],
+                radius: 0.3,
+                phase: phase(1),
+                turn: 1.5 * TAU / 2.0,
+            },
             sigma: 0.035,
             amplitude: 110.0,
         },
-        BlobPath { path: Path::Line { from: [0.85, 0.2], to: [0.3, 0.6] }, sigma: 0.025, amplitude: 100.0 },
         BlobPath {
-            path: Path::Circle { centre: [0.35, 0.65], radius: 0.15, phase: phase(2), turn: -1.2 * TAU / 2.0 },
+            path: Path::Line {
+                from: [0.85, 0.2],
+                to: [0.3, 0.6],
+            },
+            sigma: 0.025,
+            amplitude: 100.0,
+        },
+        BlobPath {
+            path: Path::Circle {
+                centre: [0.35, 0.65],
+                radius: 0.15,
+                phase: phase(2),
+                turn: -1.2 * TAU / 2.0,
+            },
             sigma: 0.06,
             amplitude: 90.0,
         },
@@ -162,16 +197,30 @@ impl Blob {
                 let lerp = |a: f64, b: f64| a + (b - a) * progress;
                 (lerp(from[0], to[0]) * h as f64, lerp(from[1], to[1]) * w as f64)
             }
-            Path::Circle { centre, radius, phase, turn } => {
+            Path::Circle {
+                centre,
+                radius,
+                phase,
+                turn,
+            } => {
                 let angle = phase + turn * progress;
-                (centre[0] * h as f64 + radius * side * angle.sin(), centre[1] * w as f64 + radius * side * angle.cos())
+                (
+                    centre[0] * h as f64 + radius * side * angle.sin(),
+                    centre[1] * w as f64 + radius * side * angle.cos(),
+                )
             }
         };
         let sigma = (path.sigma * side).max(0.5);
         let gauss = |centre: f64, n: usize| -> Vec<f64> {
-            (0..n).map(|k| (-((k as f64 + 0.5 - centre) / sigma).powi(2) / 2.0).exp()).collect()
+            (0..n)
+                .map(|k| (-((k as f64 + 0.5 - centre) / sigma).powi(2) / 2.0).exp())
+                .collect()
         };
-        Blob { amplitude: path.amplitude, rows: gauss(row, h), cols: gauss(col, w) }
+        Blob {
+            amplitude: path.amplitude,
+            rows: gauss(row, h),
+            cols: gauss(col, w),
+        }
     }
 }
 
@@ -219,14 +268,21 @@ mod tests {
         in_range(DType::F64, 0.0, 255.0);
         assert_eq!(u8s, i32s);
         // u16 is u8 units × 256 (rounded from the same unrounded value).
-        assert!(u16s.iter().zip(&u8s).all(|(a, b)| (a / 256.0 - b).abs() <= 0.5 + 1.0 / 256.0));
+        assert!(
+            u16s.iter()
+                .zip(&u8s)
+                .all(|(a, b)| (a / 256.0 - b).abs() <= 0.5 + 1.0 / 256.0)
+        );
         assert!(f32s.iter().zip(&u8s).all(|(f, b)| (f - b).abs() <= 0.5 + 1e-4));
         assert!(f32s.iter().any(|f| f.fract() != 0.0), "floats are not quantised");
         // The background is 40–90 with ±6 noise: the darkest pixel is above 30.
         assert!(u8s.iter().all(|&v| v >= 30.0));
         let bools = stack(DType::Bool, &SHAPE, 3).to_f64_vec();
         let fraction = bools.iter().sum::<f64>() / bools.len() as f64;
-        assert!(fraction > 0.0 && fraction < 0.2, "blob cores cover a small part: {fraction}");
+        assert!(
+            fraction > 0.0 && fraction < 0.2,
+            "blob cores cover a small part: {fraction}"
+        );
     }
 
     #[test]
@@ -247,7 +303,10 @@ mod tests {
     #[test]
     fn background_drifts_over_time() {
         let a = stack(DType::F64, &[200, 16, 16, 1], 0);
-        let means: Vec<f64> = frames(&a).iter().map(|f| f.iter().sum::<f64>() / f.len() as f64).collect();
+        let means: Vec<f64> = frames(&a)
+            .iter()
+            .map(|f| f.iter().sum::<f64>() / f.len() as f64)
+            .collect();
         // The drift is 0 at the first frame and 16 at frame 200; blobs and noise move the
         // frame means by far less.
         assert!(means[199] - means[0] > 12.0, "{} -> {}", means[0], means[199]);

@@ -20,10 +20,7 @@ fn cast_truncates_saturates_and_maps_nan_to_zero() {
     let Array::I32(i) = &out[1] else { panic!() };
     assert_eq!(i.as_slice().unwrap(), [300, -3, 0, 255, 2, 0, i32::MAX]);
     let Array::Bool(b) = &out[2] else { panic!() };
-    assert_eq!(
-        b.as_slice().unwrap(),
-        [true, true, true, true, true, false, true]
-    );
+    assert_eq!(b.as_slice().unwrap(), [true, true, true, true, true, false, true]);
 }
 
 #[test]
@@ -124,10 +121,7 @@ fn comparisons_select_and_nan_to_num() {
     for (name, id) in [("gt", gt), ("ne", ne), ("sel", sel), ("clean", clean)] {
         g.output(name, id);
     }
-    let x = f64s(
-        &[5],
-        &[2.0, -3.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY],
-    );
+    let x = f64s(&[5], &[2.0, -3.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
     let out = g.run(&[("x", x.view())], &[]).unwrap();
     let bools = |a: &Array| match a {
         Array::Bool(b) => b.iter().copied().collect::<Vec<_>>(),
@@ -143,30 +137,9 @@ fn comparisons_select_and_nan_to_num() {
 fn integer_neg_abs_wrap_and_unsigned_abs_is_identity() {
     let mut g = G::new();
     let x = g.input("x", DType::I32, &[3]);
-    let neg = g.push(
-        Op::Unary {
-            op: UnaryOp::Neg,
-            x,
-        },
-        DType::I32,
-        &[3],
-    );
-    let abs = g.push(
-        Op::Unary {
-            op: UnaryOp::Abs,
-            x,
-        },
-        DType::I32,
-        &[3],
-    );
-    let isnan = g.push(
-        Op::Unary {
-            op: UnaryOp::IsNan,
-            x,
-        },
-        DType::Bool,
-        &[3],
-    );
+    let neg = g.push(Op::Unary { op: UnaryOp::Neg, x }, DType::I32, &[3]);
+    let abs = g.push(Op::Unary { op: UnaryOp::Abs, x }, DType::I32, &[3]);
+    let isnan = g.push(Op::Unary { op: UnaryOp::IsNan, x }, DType::Bool, &[3]);
     g.output("neg", neg);
     g.output("abs", abs);
     g.output("isnan", isnan);
@@ -176,21 +149,12 @@ fn integer_neg_abs_wrap_and_unsigned_abs_is_identity() {
     assert_eq!(neg.as_slice().unwrap(), [i32::MIN, 5, -7]);
     let Array::I32(abs) = &out[1] else { panic!() };
     assert_eq!(abs.as_slice().unwrap(), [i32::MIN, 5, 7]);
-    let Array::Bool(isnan) = &out[2] else {
-        panic!()
-    };
+    let Array::Bool(isnan) = &out[2] else { panic!() };
     assert!(isnan.iter().all(|b| !b));
 
     let mut g = G::new();
     let x = g.input("x", DType::U16, &[2]);
-    let abs = g.push(
-        Op::Unary {
-            op: UnaryOp::Abs,
-            x,
-        },
-        DType::U16,
-        &[2],
-    );
+    let abs = g.push(Op::Unary { op: UnaryOp::Abs, x }, DType::U16, &[2]);
     g.output("abs", abs);
     let x = Array::U16(ArrayD::from_shape_vec(IxDyn(&[2]), vec![65535, 3]).unwrap());
     assert_eq!(g.run_x(&x), x);

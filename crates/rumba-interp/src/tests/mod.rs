@@ -1,9 +1,5 @@
 //! Tests on hand-built graphs: a tiny builder ([`G`]) and exact expected values that a wrong
 //! implementation would break.
-#![allow(
-    clippy::result_large_err,
-    reason = "InterpError holds a GraphError by value (public API)"
-)]
 
 mod elementwise;
 mod movement;
@@ -75,13 +71,8 @@ impl G {
         });
     }
 
-    fn run(
-        &self,
-        inputs: &[(&str, ArrayView<'_>)],
-        params: &[(&str, f64)],
-    ) -> Result<Vec<Array>, InterpError> {
-        let params: BTreeMap<String, f64> =
-            params.iter().map(|&(n, v)| (n.to_owned(), v)).collect();
+    fn run(&self, inputs: &[(&str, ArrayView<'_>)], params: &[(&str, f64)]) -> Result<Vec<Array>, InterpError> {
+        let params: BTreeMap<String, f64> = params.iter().map(|&(n, v)| (n.to_owned(), v)).collect();
         Ok(evaluate(&self.graph, inputs, &params)?
             .into_iter()
             .map(|(_, a)| a)
@@ -90,9 +81,7 @@ impl G {
 
     /// Runs with one input named `"x"` and returns the single output.
     fn run_x(&self, x: &Array) -> Array {
-        let mut out = self
-            .run(&[("x", x.view())], &[])
-            .expect("evaluation succeeds");
+        let mut out = self.run(&[("x", x.view())], &[]).expect("evaluation succeeds");
         assert_eq!(out.len(), 1);
         out.remove(0)
     }
@@ -127,10 +116,7 @@ fn as_f64(a: &Array) -> (Vec<f64>, Vec<usize>) {
 
 /// Equality that treats NaN as equal to NaN (and nothing else).
 fn same(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
 }
 
 /// The `GraphError::Invalid` of an evaluation, with its field and message.
@@ -148,14 +134,7 @@ fn invalid(result: Result<Vec<Array>, InterpError>) -> (Option<String>, String) 
 fn outputs_are_c_contiguous_named_and_ordered() {
     let mut g = G::new();
     let x = g.input("x", DType::F64, &[2, 3]);
-    let t = g.push(
-        Op::Permute {
-            x,
-            axes: vec![1, 0],
-        },
-        DType::F64,
-        &[3, 2],
-    );
+    let t = g.push(Op::Permute { x, axes: vec![1, 0] }, DType::F64, &[3, 2]);
     g.output("t", t);
     g.output("x", x);
     g.output("t2", t);
@@ -167,10 +146,7 @@ fn outputs_are_c_contiguous_named_and_ordered() {
         let Array::F64(a) = a else { panic!() };
         assert!(a.is_standard_layout());
     }
-    assert_eq!(
-        as_f64(&out[0].1),
-        (vec![0., 3., 1., 4., 2., 5.], vec![3, 2])
-    );
+    assert_eq!(as_f64(&out[0].1), (vec![0., 3., 1., 4., 2., 5.], vec![3, 2]));
     assert_eq!(out[0].1, out[2].1);
     assert_eq!(out[1].1, x);
 }
@@ -208,4 +184,60 @@ fn params_take_defaults_and_missing_ones_are_errors() {
         matches!(err, InterpError::Graph(GraphError::MissingParam { ref name, .. }) if name == "b"),
         "{err}"
     );
+}
+
+/// The interpreter's speed target: `x − mean_T(x)` on a (200, 512, 512, 1) u8 stack, plus a
+/// sliding window, in seconds. Run with
+/// `cargo test --release -p rumba-interp -- --ignored --nocapture`.
+#[test]
+#[ignore = "large: run in release builds"]
+fn large_stack_in_seconds() {
+    use rumba_ir::op::{BinaryOp, ReduceKind, WindowKind};
+    let shape = [200, 512, 512, 1];
+    let mut g = G::new();
+    let x = g.input("x", DType::U8, &shape);
+    let xf = g.push(Op::Cast { x, to: DType::F32 }, DType::F32, &shape);
+    let kind = ReduceKind::Mean;
+    let reduce = Op::Reduce {
+        x: xf,
+        kind,
+        axes: vec![0],
+        keepdims: true,
+        skip_nan: false,
+        mask: None,
+    };
+    let m = g.push(reduce, DType::F32, &[1, 512, 512, 1]);
+    let d = g.push(
+        Op::Binary {
+            op: BinaryOp::Sub,
+            a: xf,
+            b: m,
+        },
+        DType::F32,
+        &shape,
+    );
+    let w = Op::Window {
+        x,
+        kind: WindowKind::Reduce(ReduceKind::Max),
+        axis: 0,
+        size: 5,
+        skip_nan: false,
+    };
+    let w = g.push(w, DType::U8, &[196, 512, 512, 1]);
+    g.output("d", d);
+    g.output("w", w);
+    let stack = ndarray::Array4::from_shape_fn((200, 512, 512, 1), |(t, i, j, _)| ((t * 7 + i * 3 + j) % 251) as u8);
+    let stack = Array::U8(stack.into_dyn());
+    let start = std::time::Instant::now();
+    let out = g.run(&[("x", stack.view())], &[]).unwrap();
+    eprintln!(
+        "(200, 512, 512, 1) u8: cast, mean, sub and a window max in {:?}",
+        start.elapsed()
+    );
+    let Array::F32(d) = &out[0] else { panic!() };
+    // Pixel (0, 0): values 7t mod 251 for t < 200; its mean is exact in f64.
+    let mean: f64 = (0..200).map(|t| ((t * 7) % 251) as f64).sum::<f64>() / 200.0;
+    assert_eq!(d[[3, 0, 0, 0]], 21.0 - mean as f32);
+    let Array::U8(w) = &out[1] else { panic!() };
+    assert_eq!(w[[0, 0, 0, 0]], 28);
 }

@@ -16,10 +16,10 @@ fn slice_indices_follow_python() {
     assert_eq!(s(Some(-1), Some(-11), -4), [9, 5, 1]);
     assert_eq!(s(None, Some(-12), -3), [9, 6, 3, 0]);
     assert_eq!(s(Some(100), Some(5), -2), [9, 7]);
-    assert_eq!(
-        slice_indices(0, None, None, -1).unwrap(),
-        Vec::<usize>::new()
-    );
+    // Bounds below −n clip to the first index (or to "before the first" for a negative step).
+    assert_eq!(s(Some(-20), Some(3), 1), [0, 1, 2]);
+    assert_eq!(s(Some(5), Some(-20), -2), [5, 3, 1]);
+    assert_eq!(slice_indices(0, None, None, -1).unwrap(), Vec::<usize>::new());
     assert!(slice_indices(3, None, None, 0).is_err());
 }
 
@@ -57,10 +57,7 @@ fn slice_with_negative_step_on_a_strided_view() {
     let xt = ArrayView::F64(b.view().reversed_axes());
     let out = g.run(&[("x", xt)], &[]).unwrap();
     assert_eq!(as_f64(&out[0]), (vec![4., 2., 14., 12.], vec![2, 2]));
-    assert_eq!(
-        as_f64(&out[1]).0,
-        vec![10., 11., 12., 13., 14., 0., 1., 2., 3., 4.]
-    );
+    assert_eq!(as_f64(&out[1]).0, vec![10., 11., 12., 13., 14., 0., 1., 2., 3., 4.]);
 }
 
 #[test]
@@ -97,14 +94,7 @@ fn slice_at_resolves_negative_starts_and_rejects_runs_that_do_not_fit() {
 fn squeeze_expand_broadcast_to() {
     let mut g = G::new();
     let x = g.input("x", DType::U8, &[1, 3, 1]);
-    let s = g.push(
-        Op::Squeeze {
-            x,
-            axes: vec![0, 2],
-        },
-        DType::U8,
-        &[3],
-    );
+    let s = g.push(Op::Squeeze { x, axes: vec![0, 2] }, DType::U8, &[3]);
     let e = g.push(Op::Expand { x: s, axis: 1 }, DType::U8, &[3, 1]);
     let b = g.push(
         Op::BroadcastTo {
@@ -116,12 +106,32 @@ fn squeeze_expand_broadcast_to() {
     );
     g.output("b", b);
     let x = u8s(&[1, 3, 1], &[7, 8, 9]);
-    let Array::U8(out) = g.run_x(&x) else {
-        panic!()
-    };
+    let Array::U8(out) = g.run_x(&x) else { panic!() };
     assert_eq!(out.shape(), [2, 3, 2]);
     assert_eq!(
         out.iter().copied().collect::<Vec<_>>(),
         [7, 7, 8, 8, 9, 9, 7, 7, 8, 8, 9, 9]
     );
+}
+
+#[test]
+fn polygon_mask_takes_extents_from_a_node_and_selects_pixel_centres() {
+    use rumba_ir::op::Extent;
+    // The square [1, 3] × [1, 3] holds the centres of pixels (1, 1), (1, 2), (2, 1), (2, 2);
+    // H = 3 and W = 4 come from x's axes 1 and 2.
+    let mut g = G::new();
+    let x = g.input("x", DType::U8, &[2, 3, 4, 1]);
+    let square = [[1.0, 1.0], [3.0, 1.0], [3.0, 3.0], [1.0, 3.0]].map(|[a, b]| [F64(a), F64(b)]);
+    let mask = Op::PolygonMask {
+        vertices: square.to_vec(),
+        height: Extent::Of { node: x, axis: 1 },
+        width: Extent::Of { node: x, axis: 2 },
+    };
+    let mask = g.push(mask, DType::Bool, &[1, 3, 4, 1]);
+    g.output("mask", mask);
+    let x = u8s(&[2, 3, 4, 1], &[0; 24]);
+    let Array::Bool(m) = g.run_x(&x) else { panic!() };
+    assert_eq!(m.shape(), [1, 3, 4, 1]);
+    let inside: Vec<usize> = m.iter().enumerate().filter(|(_, b)| **b).map(|(k, _)| k).collect();
+    assert_eq!(inside, [5, 6, 9, 10]);
 }

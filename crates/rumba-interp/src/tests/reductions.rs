@@ -30,10 +30,7 @@ fn reduce_graph(
 #[test]
 fn sum_and_mean_over_several_axes_keep_dims() {
     // (2, 2, 3): per-frame sums over axes [1, 2] in f64, and means rounded once to f32.
-    let x = u8s(
-        &[2, 2, 3],
-        &[1, 2, 3, 4, 5, 6, 200, 201, 202, 203, 204, 255],
-    );
+    let x = u8s(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 200, 201, 202, 203, 204, 255]);
     let g = reduce_graph(
         DType::U8,
         &[2, 2, 3],
@@ -71,47 +68,20 @@ fn sum_is_sequential_in_index_order() {
     // In index order 1e16 + 1 + 1 stays 1e16 (each 1 is lost); a pairwise or reversed sum
     // would give 1e16 + 2.
     let x = f64s(&[3, 1], &[1e16, 1.0, 1.0]);
-    let g = reduce_graph(
-        DType::F64,
-        &[3, 1],
-        ReduceKind::Sum,
-        &[0],
-        false,
-        (DType::F64, &[1, 1]),
-    );
+    let g = reduce_graph(DType::F64, &[3, 1], ReduceKind::Sum, &[0], false, (DType::F64, &[1, 1]));
     assert_eq!(as_f64(&g.run_x(&x)).0, vec![1e16]);
 }
 
 #[test]
 fn var_std_median_percentile_through_the_graph() {
     let x = f32s(&[4, 1], &[4.0, 1.0, 3.0, 2.0]);
-    let run = |kind| {
-        as_f32(
-            &reduce_graph(
-                DType::F32,
-                &[4, 1],
-                kind,
-                &[0],
-                false,
-                (DType::F32, &[1, 1]),
-            )
-            .run_x(&x),
-        )
-        .0
-    };
+    let run = |kind| as_f32(&reduce_graph(DType::F32, &[4, 1], kind, &[0], false, (DType::F32, &[1, 1])).run_x(&x)).0;
     assert_eq!(run(ReduceKind::Var), vec![1.25]);
     assert_eq!(run(ReduceKind::Std), vec![1.25f64.sqrt() as f32]);
     assert_eq!(run(ReduceKind::Median), vec![2.5]);
     assert_eq!(run(ReduceKind::Percentile(F64(25.0))), vec![1.75]);
     let odd = f64s(&[3], &[9.0, -1.0, 4.0]);
-    let g = reduce_graph(
-        DType::F64,
-        &[3],
-        ReduceKind::Median,
-        &[0],
-        false,
-        (DType::F64, &[1]),
-    );
+    let g = reduce_graph(DType::F64, &[3], ReduceKind::Median, &[0], false, (DType::F64, &[1]));
     assert_eq!(as_f64(&g.run_x(&odd)).0, vec![4.0]);
 }
 
@@ -120,44 +90,16 @@ fn skip_nan_all_nan_lane_is_nan_even_for_sum_and_nan_propagates_otherwise() {
     let nan = f32::NAN;
     // Columns: [1, NaN, 2] and [NaN, NaN, NaN].
     let x = f32s(&[3, 2], &[1.0, nan, nan, nan, 2.0, nan]);
-    let sum = reduce_graph(
-        DType::F32,
-        &[3, 2],
-        ReduceKind::Sum,
-        &[0],
-        true,
-        (DType::F64, &[1, 2]),
-    );
+    let sum = reduce_graph(DType::F32, &[3, 2], ReduceKind::Sum, &[0], true, (DType::F64, &[1, 2]));
     assert!(same(&as_f64(&sum.run_x(&x)).0, &[3.0, f64::NAN]));
-    let sum = reduce_graph(
-        DType::F32,
-        &[3, 2],
-        ReduceKind::Sum,
-        &[0],
-        false,
-        (DType::F64, &[1, 2]),
-    );
+    let sum = reduce_graph(DType::F32, &[3, 2], ReduceKind::Sum, &[0], false, (DType::F64, &[1, 2]));
     assert!(same(&as_f64(&sum.run_x(&x)).0, &[f64::NAN, f64::NAN]));
-    let min = reduce_graph(
-        DType::F32,
-        &[3, 2],
-        ReduceKind::Min,
-        &[0],
-        false,
-        (DType::F32, &[1, 2]),
-    );
+    let min = reduce_graph(DType::F32, &[3, 2], ReduceKind::Min, &[0], false, (DType::F32, &[1, 2]));
     assert!(
         as_f32(&min.run_x(&x)).0.iter().all(|v| v.is_nan()),
         "min propagates NaN"
     );
-    let min = reduce_graph(
-        DType::F32,
-        &[3, 2],
-        ReduceKind::Min,
-        &[0],
-        true,
-        (DType::F32, &[1, 2]),
-    );
+    let min = reduce_graph(DType::F32, &[3, 2], ReduceKind::Min, &[0], true, (DType::F32, &[1, 2]));
     let got = as_f32(&min.run_x(&x)).0;
     assert!(got[0] == 1.0 && got[1].is_nan(), "{got:?}");
     let median = reduce_graph(
@@ -237,13 +179,7 @@ fn masked_lane_without_elements_is_nan_for_floats_and_an_error_for_integer_min()
 }
 
 /// A graph `window(x)` along axis 0.
-fn window_graph(
-    dtype: DType,
-    shape: &[usize],
-    kind: WindowKind,
-    size: usize,
-    out: (DType, &[usize]),
-) -> G {
+fn window_graph(dtype: DType, shape: &[usize], kind: WindowKind, size: usize, out: (DType, &[usize])) -> G {
     let mut g = G::new();
     let x = g.input("x", dtype, shape);
     let w = g.push(
@@ -308,26 +244,11 @@ fn window_statistics_equal_reduce_statistics_and_weighted_is_f64() {
     );
     assert!(same(&as_f64(&g.run_x(&x)).0, &[nan, nan, 2.5]));
     let weights = vec![F64(0.25), F64(0.75)];
-    let g = window_graph(
-        DType::F64,
-        &[4],
-        WindowKind::Weighted(weights),
-        2,
-        (DType::F64, &[3]),
-    );
+    let g = window_graph(DType::F64, &[4], WindowKind::Weighted(weights), 2, (DType::F64, &[3]));
     assert!(same(&as_f64(&g.run_x(&x)).0, &[nan, nan, 0.75 + 6.0]));
     // Weighted on u8 input accumulates in f64 and rounds once to f32.
     let w = vec![F64(0.1), F64(0.2), F64(0.7)];
-    let g = window_graph(
-        DType::U8,
-        &[3],
-        WindowKind::Weighted(w),
-        3,
-        (DType::F32, &[1]),
-    );
+    let g = window_graph(DType::U8, &[3], WindowKind::Weighted(w), 3, (DType::F32, &[1]));
     let expected = ((0.0 + 0.1 * 10.0) + 0.2 * 20.0 + 0.7 * 30.0) as f32;
-    assert_eq!(
-        as_f32(&g.run_x(&u8s(&[3], &[10, 20, 30]))).0,
-        vec![expected]
-    );
+    assert_eq!(as_f32(&g.run_x(&u8s(&[3], &[10, 20, 30]))).0, vec![expected]);
 }

@@ -21,7 +21,13 @@ impl Cx<'_> {
     pub(super) fn helper(&mut self, op: &OpDef) -> Result<Vec<(&'static str, NodeId)>, GraphError> {
         let single = |id| Ok(vec![("", id)]);
         match op {
-            OpDef::RangeReference { x, bounds, kind, q, skip_nan } => {
+            OpDef::RangeReference {
+                x,
+                bounds,
+                kind,
+                q,
+                skip_nan,
+            } => {
                 let x = self.operand("x", x)?;
                 let kind = self.kind(*kind, *q)?;
                 single(self.range_reference("bounds", x, *bounds, kind, *skip_nan)?)
@@ -36,7 +42,14 @@ impl Cx<'_> {
                 let amount = self.operand("amount", amount)?;
                 single(self.divide(x, r, amount)?)
             }
-            OpDef::SlidingReference { x, window, lag, kind, q, skip_nan } => {
+            OpDef::SlidingReference {
+                x,
+                window,
+                lag,
+                kind,
+                q,
+                skip_nan,
+            } => {
                 let x = self.operand("x", x)?;
                 let kind = self.kind(*kind, *q)?;
                 let (window, lag) = self.window_lag("", *window, *lag)?;
@@ -46,7 +59,13 @@ impl Cx<'_> {
                 let x = self.operand("x", x)?;
                 single(self.pipeline(x, subtract.as_ref(), divide.as_ref())?)
             }
-            OpDef::Envelope { x, orientation, pos, halfwidth, over } => {
+            OpDef::Envelope {
+                x,
+                orientation,
+                pos,
+                halfwidth,
+                over,
+            } => {
                 let x = self.operand("x", x)?;
                 let (min, max) = self.envelope(x, *orientation, *pos, *halfwidth, *over)?;
                 Ok(vec![("min", min), ("max", max)])
@@ -62,18 +81,27 @@ impl Cx<'_> {
                 let (mean, min, max) = self.roi_series(x, vertices)?;
                 Ok(vec![("mean", mean), ("min", min), ("max", max)])
             }
-            primitive => unreachable!("{} is a primitive, lowered in validate::Cx::lower_node", primitive.name()),
+            primitive => unreachable!(
+                "{} is a primitive, lowered in validate::Cx::lower_node",
+                primitive.name()
+            ),
         }
     }
 
     fn field(prefix: &str, name: &str) -> String {
-        if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") }
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
     }
 
     fn window_lag(&self, prefix: &str, window: i64, lag: i64) -> Result<(usize, usize), GraphError> {
         let window = self.window_size(&Self::field(prefix, "window"), window)?;
         if lag < 0 {
-            return Err(self.lower.invalid(&Self::field(prefix, "lag"), format!("the lag must be ≥ 0, found {lag}")));
+            return Err(self
+                .lower
+                .invalid(&Self::field(prefix, "lag"), format!("the lag must be ≥ 0, found {lag}")));
         }
         Ok((window, lag as usize))
     }
@@ -94,10 +122,14 @@ impl Cx<'_> {
     ) -> Result<NodeId, GraphError> {
         self.stack("x", x)?;
         if b0 < 0 || b1 < 0 {
-            return Err(self.lower.invalid(field, format!("frame bounds must be ≥ 0, found [{b0}, {b1}]")));
+            return Err(self
+                .lower
+                .invalid(field, format!("frame bounds must be ≥ 0, found [{b0}, {b1}]")));
         }
         if b0 > b1 {
-            return Err(self.lower.invalid(field, format!("empty range: bounds [{b0}, {b1}] have b0 > b1")));
+            return Err(self
+                .lower
+                .invalid(field, format!("empty range: bounds [{b0}, {b1}] have b0 > b1")));
         }
         let origin = self.lower.origin;
         self.lower.constrain(Constraint::Extent {
@@ -108,7 +140,16 @@ impl Cx<'_> {
             what: format!("empty range: bounds [{b0}, {b1}] select no frame"),
         });
         let d = self.lower.dtype(x);
-        let frames = self.lower.push(Op::Slice { x, axis: 0, start: Some(b0), stop: Some(b1.saturating_add(1)), step: 1 }, d)?;
+        let frames = self.lower.push(
+            Op::Slice {
+                x,
+                axis: 0,
+                start: Some(b0),
+                stop: Some(b1.saturating_add(1)),
+                step: 1,
+            },
+            d,
+        )?;
         self.reduce(frames, kind, vec![0], true, skip_nan, None)
     }
 
@@ -134,22 +175,55 @@ impl Cx<'_> {
         let zero = self.lower.constant(0.0);
         let d_is_zero = self.lower.compare(BinaryOp::Eq, d, zero)?;
         let safe = self.lower.select(d_is_zero, zero, quotient)?;
-        self.lower.push(Op::NanToNum { x: safe, nan: F64(0.0), posinf: F64(0.0), neginf: F64(0.0) }, ct)
+        self.lower.push(
+            Op::NanToNum {
+                x: safe,
+                nan: F64(0.0),
+                posinf: F64(0.0),
+                neginf: F64(0.0),
+            },
+            ct,
+        )
     }
 
     /// `window(kind, 0, window)[lag+1 ..]`: N = T − lag − window frames.
-    fn sliding_reference(&mut self, x: NodeId, window: usize, lag: usize, kind: ReduceKind, skip_nan: bool) -> Result<NodeId, GraphError> {
+    fn sliding_reference(
+        &mut self,
+        x: NodeId,
+        window: usize,
+        lag: usize,
+        kind: ReduceKind,
+        skip_nan: bool,
+    ) -> Result<NodeId, GraphError> {
         self.stack("x", x)?;
         let w = self.window(x, WindowKind::Reduce(kind), 0, window, skip_nan)?;
         let d = self.lower.dtype(w);
-        self.lower.push(Op::Slice { x: w, axis: 0, start: Some(lag as i64 + 1), stop: None, step: 1 }, d)
+        self.lower.push(
+            Op::Slice {
+                x: w,
+                axis: 0,
+                start: Some(lag as i64 + 1),
+                stop: None,
+                step: 1,
+            },
+            d,
+        )
     }
 
     /// The frames a sliding reference applies to: `x[lag+1 .. T−window+1]`.
     fn aligned_frames(&mut self, x: NodeId, window: usize, lag: usize) -> Result<NodeId, GraphError> {
         let stop = (window > 1).then(|| -(window as i64 - 1));
         let d = self.lower.dtype(x);
-        self.lower.push(Op::Slice { x, axis: 0, start: Some(lag as i64 + 1), stop, step: 1 }, d)
+        self.lower.push(
+            Op::Slice {
+                x,
+                axis: 0,
+                start: Some(lag as i64 + 1),
+                stop,
+                step: 1,
+            },
+            d,
+        )
     }
 
     fn step_kind(&self, prefix: &str, kind: KindName, q: Option<f64>) -> Result<ReduceKind, GraphError> {
@@ -165,7 +239,13 @@ impl Cx<'_> {
     /// A step's reference, computed from the original stack `x`.
     fn step_reference(&mut self, prefix: &str, x: NodeId, step: &StepDef) -> Result<(NodeId, NodeId), GraphError> {
         match step {
-            StepDef::Range { bounds, kind, q, skip_nan, amount } => {
+            StepDef::Range {
+                bounds,
+                kind,
+                q,
+                skip_nan,
+                amount,
+            } => {
                 let kind = self.step_kind(prefix, *kind, *q)?;
                 let r = self.range_reference(&Self::field(prefix, "bounds"), x, *bounds, kind, *skip_nan)?;
                 Ok((r, self.operand(&Self::field(prefix, "amount"), amount)?))
@@ -177,14 +257,33 @@ impl Cx<'_> {
                 self.lower.ct(&field, r)?;
                 let origin = self.lower.origin;
                 let what = format!("the file reference \"{file}\" must be (1, H, W, C) like the stack");
-                self.lower.constrain(Constraint::Extent { node: r, axis: 0, rule: ExtentRule::Equals(1), origin, what: what.clone() });
+                self.lower.constrain(Constraint::Extent {
+                    node: r,
+                    axis: 0,
+                    rule: ExtentRule::Equals(1),
+                    origin,
+                    what: what.clone(),
+                });
                 for axis in 1..4 {
                     let rule = ExtentRule::SameAs { node: x, axis };
-                    self.lower.constrain(Constraint::Extent { node: r, axis, rule, origin, what: what.clone() });
+                    self.lower.constrain(Constraint::Extent {
+                        node: r,
+                        axis,
+                        rule,
+                        origin,
+                        what: what.clone(),
+                    });
                 }
                 Ok((r, self.operand(&Self::field(prefix, "amount"), amount)?))
             }
-            StepDef::Sliding { window, lag, kind, q, skip_nan, amount } => {
+            StepDef::Sliding {
+                window,
+                lag,
+                kind,
+                q,
+                skip_nan,
+                amount,
+            } => {
                 let kind = self.step_kind(prefix, *kind, *q)?;
                 let (window, lag) = self.window_lag(prefix, *window, *lag)?;
                 let r = self.sliding_reference(x, window, lag, kind, *skip_nan)?;
@@ -193,7 +292,12 @@ impl Cx<'_> {
         }
     }
 
-    fn pipeline(&mut self, x: NodeId, subtract: Option<&StepDef>, divide: Option<&StepDef>) -> Result<NodeId, GraphError> {
+    fn pipeline(
+        &mut self,
+        x: NodeId,
+        subtract: Option<&StepDef>,
+        divide: Option<&StepDef>,
+    ) -> Result<NodeId, GraphError> {
         let ct = self.stack("x", x)?;
         let sliding = |s: Option<&StepDef>| match s {
             Some(StepDef::Sliding { window, lag, .. }) => Some((*window, *lag)),
@@ -231,17 +335,28 @@ impl Cx<'_> {
         Ok(v)
     }
 
-    fn envelope(&mut self, x: NodeId, orientation: Orientation, pos: i64, halfwidth: i64, over: EnvelopeOver) -> Result<(NodeId, NodeId), GraphError> {
+    fn envelope(
+        &mut self,
+        x: NodeId,
+        orientation: Orientation,
+        pos: i64,
+        halfwidth: i64,
+        over: EnvelopeOver,
+    ) -> Result<(NodeId, NodeId), GraphError> {
         self.stack("x", x)?;
         if halfwidth < 0 {
-            return Err(self.lower.invalid("halfwidth", format!("the half width must be ≥ 0, found {halfwidth}")));
+            return Err(self
+                .lower
+                .invalid("halfwidth", format!("the half width must be ≥ 0, found {halfwidth}")));
         }
         let (axis, what) = match orientation {
             Orientation::H => (1, "row"),
             Orientation::V => (2, "column"),
         };
         if pos < 0 {
-            return Err(self.lower.invalid("pos", format!("the {what} {pos} is outside the image (expected ≥ 0)")));
+            return Err(self
+                .lower
+                .invalid("pos", format!("the {what} {pos} is outside the image (expected ≥ 0)")));
         }
         let origin = self.lower.origin;
         self.lower.constrain(Constraint::Extent {
@@ -253,7 +368,16 @@ impl Cx<'_> {
         });
         let d = self.lower.dtype(x);
         let start = (pos - halfwidth).max(0);
-        let band = self.lower.push(Op::Slice { x, axis, start: Some(start), stop: Some(pos + halfwidth + 1), step: 1 }, d)?;
+        let band = self.lower.push(
+            Op::Slice {
+                x,
+                axis,
+                start: Some(start),
+                stop: Some(pos + halfwidth + 1),
+                step: 1,
+            },
+            d,
+        )?;
         let axes = match (over, orientation) {
             (EnvelopeOver::Dataset, Orientation::H) => vec![0, 1, 3],
             (EnvelopeOver::Dataset, Orientation::V) => vec![0, 2, 3],
@@ -267,7 +391,14 @@ impl Cx<'_> {
     fn mask_like(&mut self, x: NodeId, vertices: Vec<[F64; 2]>) -> Result<NodeId, GraphError> {
         self.stack("x", x)?;
         let (height, width) = (Extent::Of { node: x, axis: 1 }, Extent::Of { node: x, axis: 2 });
-        self.lower.push(Op::PolygonMask { vertices, height, width }, DType::Bool)
+        self.lower.push(
+            Op::PolygonMask {
+                vertices,
+                height,
+                width,
+            },
+            DType::Bool,
+        )
     }
 
     fn apply_polygon(&mut self, x: NodeId, vertices: Vec<[F64; 2]>, fill: f64) -> Result<NodeId, GraphError> {

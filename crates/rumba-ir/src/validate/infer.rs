@@ -12,11 +12,20 @@ pub(crate) enum Issue {
     /// Operands that do not broadcast.
     Broadcast { field: &'static str, a: Shape, b: Shape },
     /// An axis outside the operand's rank.
-    Axis { field: &'static str, axis: usize, rank: usize },
+    Axis {
+        field: &'static str,
+        axis: usize,
+        rank: usize,
+    },
     /// A value outside its domain.
     Invalid { field: &'static str, message: String },
     /// A shape or extent that differs from what is required.
-    Shape { field: &'static str, what: String, expected: String, found: String },
+    Shape {
+        field: &'static str,
+        what: String,
+        expected: String,
+        found: String,
+    },
 }
 
 /// NumPy's `slice.indices(n)` followed by the length of the slice.
@@ -31,7 +40,11 @@ pub fn slice_range(n: usize, start: Option<i64>, stop: Option<i64>, step: i64) -
     let start = start.map_or(if step > 0 { 0 } else { n - 1 }, |s| norm(s, lo, hi));
     let stop = stop.map_or(if step > 0 { n } else { -1 }, |s| norm(s, lo, hi));
     let len = if step > 0 {
-        if stop > start { (stop - start + step - 1) / step } else { 0 }
+        if stop > start {
+            (stop - start + step - 1) / step
+        } else {
+            0
+        }
     } else if start > stop {
         (start - stop + (-step) - 1) / (-step)
     } else {
@@ -41,7 +54,11 @@ pub fn slice_range(n: usize, start: Option<i64>, stop: Option<i64>, step: i64) -
 }
 
 fn check_axis(field: &'static str, axis: usize, rank: usize) -> Result<(), Issue> {
-    if axis < rank { Ok(()) } else { Err(Issue::Axis { field, axis, rank }) }
+    if axis < rank {
+        Ok(())
+    } else {
+        Err(Issue::Axis { field, axis, rank })
+    }
 }
 
 fn check_axes(field: &'static str, axes: &[usize], rank: usize) -> Result<(), Issue> {
@@ -67,7 +84,11 @@ fn broadcasts_to(from: &Shape, to: &Shape) -> bool {
 }
 
 fn broadcast(field: &'static str, a: &Shape, b: &Shape) -> Result<Shape, Issue> {
-    Shape::broadcast(a, b).map_err(|_| Issue::Broadcast { field, a: a.clone(), b: b.clone() })
+    Shape::broadcast(a, b).map_err(|_| Issue::Broadcast {
+        field,
+        a: a.clone(),
+        b: b.clone(),
+    })
 }
 
 /// The shape of `op` given its operands' shapes (`shape_of`). `Input` is the caller's business.
@@ -81,11 +102,20 @@ pub(crate) fn infer_shape<'a>(op: &Op, shape_of: impl Fn(NodeId) -> &'a Shape) -
             let ab = broadcast("b", shape_of(*a), shape_of(*b))?;
             broadcast("cond", shape_of(*cond), &ab)
         }
-        Op::Slice { x, axis, start, stop, step } => {
+        Op::Slice {
+            x,
+            axis,
+            start,
+            stop,
+            step,
+        } => {
             let mut s = shape_of(*x).clone();
             check_axis("axis", *axis, s.rank())?;
             if *step == 0 {
-                return Err(Issue::Invalid { field: "step", message: "slice step must not be 0".into() });
+                return Err(Issue::Invalid {
+                    field: "step",
+                    message: "slice step must not be 0".into(),
+                });
             }
             if let Dim::Fixed(n) = s.0[*axis] {
                 s.0[*axis] = Dim::Fixed(slice_range(n, *start, *stop, *step).2);
@@ -102,7 +132,11 @@ pub(crate) fn infer_shape<'a>(op: &Op, shape_of: impl Fn(NodeId) -> &'a Shape) -
                 });
             }
             if let Dim::Fixed(n) = s.0[*axis] {
-                let span = if *len == 0 { 0 } else { (*len - 1) * (*step as usize) + 1 };
+                let span = if *len == 0 {
+                    0
+                } else {
+                    (*len - 1) * (*step as usize) + 1
+                };
                 if span > n {
                     return Err(Issue::Shape {
                         field: "len",
@@ -142,7 +176,13 @@ pub(crate) fn infer_shape<'a>(op: &Op, shape_of: impl Fn(NodeId) -> &'a Shape) -
                     });
                 }
             }
-            Ok(Shape(s.0.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| *d).collect()))
+            Ok(Shape(
+                s.0.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !axes.contains(i))
+                    .map(|(_, d)| *d)
+                    .collect(),
+            ))
         }
         Op::Expand { x, axis } => {
             let mut s = shape_of(*x).clone();
@@ -153,13 +193,30 @@ pub(crate) fn infer_shape<'a>(op: &Op, shape_of: impl Fn(NodeId) -> &'a Shape) -
         Op::BroadcastTo { x, shape } => {
             let s = shape_of(*x);
             let target = Shape::fixed(shape);
-            if broadcasts_to(s, &target) { Ok(target) } else { Err(Issue::Broadcast { field: "shape", a: s.clone(), b: target }) }
+            if broadcasts_to(s, &target) {
+                Ok(target)
+            } else {
+                Err(Issue::Broadcast {
+                    field: "shape",
+                    a: s.clone(),
+                    b: target,
+                })
+            }
         }
-        Op::Reduce { x, axes, keepdims, mask, .. } => {
+        Op::Reduce {
+            x,
+            axes,
+            keepdims,
+            mask,
+            ..
+        } => {
             let s = shape_of(*x);
             check_axes("axes", axes, s.rank())?;
             if axes.is_empty() {
-                return Err(Issue::Invalid { field: "axes", message: "reduce needs at least one axis".into() });
+                return Err(Issue::Invalid {
+                    field: "axes",
+                    message: "reduce needs at least one axis".into(),
+                });
             }
             if let Some(m) = mask {
                 let ms = shape_of(*m);
@@ -209,7 +266,12 @@ pub(crate) fn infer_shape<'a>(op: &Op, shape_of: impl Fn(NodeId) -> &'a Shape) -
                     }
                 }
             };
-            Ok(Shape(vec![Dim::Fixed(1), extent(height, "like")?, extent(width, "like")?, Dim::Fixed(1)]))
+            Ok(Shape(vec![
+                Dim::Fixed(1),
+                extent(height, "like")?,
+                extent(width, "like")?,
+                Dim::Fixed(1),
+            ]))
         }
     }
 }

@@ -26,17 +26,37 @@ pub(crate) fn issue_error(issue: Issue, origin: &Origin) -> GraphError {
             expected: format!("shapes compatible with {a}"),
             found: b.to_string(),
         },
-        Issue::Axis { field, axis, rank } => GraphError::Axis { at: At::field(origin, field), axis: axis as i64, rank },
-        Issue::Invalid { field, message } => GraphError::Invalid { at: At::field(origin, field), message },
-        Issue::Shape { field, what, expected, found } => {
-            GraphError::Shape { at: At::field(origin, field), what, expected, found }
-        }
+        Issue::Axis { field, axis, rank } => GraphError::Axis {
+            at: At::field(origin, field),
+            axis: axis as i64,
+            rank,
+        },
+        Issue::Invalid { field, message } => GraphError::Invalid {
+            at: At::field(origin, field),
+            message,
+        },
+        Issue::Shape {
+            field,
+            what,
+            expected,
+            found,
+        } => GraphError::Shape {
+            at: At::field(origin, field),
+            what,
+            expected,
+            found,
+        },
     }
 }
 
 impl Lower {
     pub fn new() -> Lower {
-        Lower { nodes: Vec::new(), origins: Vec::new(), constraints: Vec::new(), origin: OriginId(0) }
+        Lower {
+            nodes: Vec::new(),
+            origins: Vec::new(),
+            constraints: Vec::new(),
+            origin: OriginId(0),
+        }
     }
 
     /// Starts lowering a new user-level node.
@@ -66,11 +86,19 @@ impl Lower {
     }
 
     pub fn invalid(&self, field: &str, message: impl Into<String>) -> GraphError {
-        GraphError::Invalid { at: self.at(field), message: message.into() }
+        GraphError::Invalid {
+            at: self.at(field),
+            message: message.into(),
+        }
     }
 
     fn type_error(&self, field: &str, what: &str, expected: &str, found: String) -> GraphError {
-        GraphError::Type { at: self.at(field), what: what.into(), expected: expected.into(), found }
+        GraphError::Type {
+            at: self.at(field),
+            what: what.into(),
+            expected: expected.into(),
+            found,
+        }
     }
 
     /// Appends a node whose dtype is already decided; infers its shape. Weak iff every
@@ -87,11 +115,23 @@ impl Lower {
             Op::Cast { .. } => false,
             _ => !operands.is_empty() && operands.iter().all(|o| self.node(*o).weak),
         };
-        Ok(self.append(Node { op, dtype, shape, weak, origin: self.origin }))
+        Ok(self.append(Node {
+            op,
+            dtype,
+            shape,
+            weak,
+            origin: self.origin,
+        }))
     }
 
     pub fn push_input(&mut self, name: &str, dtype: DType, shape: Shape) -> NodeId {
-        self.append(Node { op: Op::Input { name: name.to_owned() }, dtype, shape, weak: false, origin: self.origin })
+        self.append(Node {
+            op: Op::Input { name: name.to_owned() },
+            dtype,
+            shape,
+            weak: false,
+            origin: self.origin,
+        })
     }
 
     fn append(&mut self, node: Node) -> NodeId {
@@ -101,7 +141,8 @@ impl Lower {
 
     /// A weak f64 scalar constant.
     pub fn constant(&mut self, value: f64) -> NodeId {
-        self.push(Op::Const { value: F64(value) }, DType::F64).expect("a constant always has a shape")
+        self.push(Op::Const { value: F64(value) }, DType::F64)
+            .expect("a constant always has a shape")
     }
 
     /// `x` converted to `to` (no node when it already has that dtype).
@@ -109,7 +150,8 @@ impl Lower {
         if self.dtype(x) == to {
             return x;
         }
-        self.push(Op::Cast { x, to }, to).expect("a cast keeps its operand's shape")
+        self.push(Op::Cast { x, to }, to)
+            .expect("a cast keeps its operand's shape")
     }
 
     fn numeric(&self, field: &str, what: &str, x: NodeId) -> Result<DType, GraphError> {
@@ -144,7 +186,11 @@ impl Lower {
             (true, true) => Some(DType::F64),
             (true, false) | (false, true) => {
                 let array = if na.weak { nb.dtype } else { na.dtype };
-                Some(if comparison && array.is_int() { DType::F64 } else { array })
+                Some(if comparison && array.is_int() {
+                    DType::F64
+                } else {
+                    array
+                })
             }
             (false, false) => DType::common(na.dtype, nb.dtype),
         };
@@ -172,7 +218,11 @@ impl Lower {
 
     /// Any binary op by kind.
     pub fn binary(&mut self, op: BinaryOp, a: NodeId, b: NodeId) -> Result<NodeId, GraphError> {
-        if op.is_arithmetic() { self.arith(op, a, b) } else { self.compare(op, a, b) }
+        if op.is_arithmetic() {
+            self.arith(op, a, b)
+        } else {
+            self.compare(op, a, b)
+        }
     }
 
     /// `cond ? a : b`.
@@ -197,7 +247,11 @@ impl Lower {
             UnaryOp::Neg | UnaryOp::Abs => self.push(Op::Unary { op, x }, d),
             UnaryOp::IsNan => self.push(Op::Unary { op, x }, DType::Bool),
             UnaryOp::Sqrt | UnaryOp::Exp | UnaryOp::Log => {
-                let t = if self.node(x).weak { DType::F64 } else { d.arith().expect("numeric") };
+                let t = if self.node(x).weak {
+                    DType::F64
+                } else {
+                    d.arith().expect("numeric")
+                };
                 let x = self.cast(x, t);
                 self.push(Op::Unary { op, x }, t)
             }

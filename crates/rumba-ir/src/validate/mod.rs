@@ -36,7 +36,12 @@ impl TryFrom<&GraphDef> for Graph {
 }
 
 fn origin_of(node: &NodeDef) -> Origin {
-    Origin { id: node.id.clone(), label: node.label.clone(), op: node.op.name(), source: node.source.clone() }
+    Origin {
+        id: node.id.clone(),
+        label: node.label.clone(),
+        op: node.op.name(),
+        source: node.source.clone(),
+    }
 }
 
 /// Every reference an op makes, with the field it sits in.
@@ -136,9 +141,7 @@ fn collect_refs<'a>(op: &'a OpDef, v: &mut Vec<(&'static str, &'a Ref)>) {
 fn similar(ids: &HashMap<&str, usize>, wanted: &str) -> Vec<String> {
     let mut v: Vec<String> = ids
         .keys()
-        .filter(|id| {
-            id.starts_with(wanted) || wanted.starts_with(**id) || edit_distance(id, wanted) <= 2
-        })
+        .filter(|id| id.starts_with(wanted) || wanted.starts_with(**id) || edit_distance(id, wanted) <= 2)
         .map(|s| (*s).to_owned())
         .collect();
     v.sort();
@@ -170,7 +173,10 @@ fn check_ids(def: &GraphDef) -> Result<HashMap<&str, usize>, GraphError> {
             });
         }
         if let Some(&first) = ids.get(node.id.as_str()) {
-            return Err(GraphError::DuplicateId { at, first: def.nodes[first].source.to_string() });
+            return Err(GraphError::DuplicateId {
+                at,
+                first: def.nodes[first].source.to_string(),
+            });
         }
         ids.insert(&node.id, i);
     }
@@ -217,7 +223,10 @@ fn topo_order(def: &GraphDef, ids: &HashMap<&str, usize>) -> Result<Vec<usize>, 
                         let mut cycle: Vec<String> =
                             stack[start..].iter().map(|&(s, _)| def.nodes[s].id.clone()).collect();
                         cycle.push(def.nodes[d].id.clone());
-                        return Err(GraphError::Cycle { at: At::node(&origin_of(&def.nodes[d])), cycle });
+                        return Err(GraphError::Cycle {
+                            at: At::node(&origin_of(&def.nodes[d])),
+                            cycle,
+                        });
                     }
                 }
             } else {
@@ -237,15 +246,24 @@ type Outputs = HashMap<String, Vec<(&'static str, NodeId)>>;
 fn resolve(lower: &Lower, outputs: &Outputs, field: &str, r: &Ref) -> Result<NodeId, GraphError> {
     let outs = &outputs[&r.node];
     let wanted = r.output.as_deref().unwrap_or("");
-    outs.iter().find(|(name, _)| *name == wanted).map(|(_, id)| *id).ok_or_else(|| GraphError::UnknownOutput {
-        at: lower.at(field),
-        reference: r.to_string(),
-        node: r.node.clone(),
-        available: outs
-            .iter()
-            .map(|(n, _)| if n.is_empty() { r.node.clone() } else { format!("{}.{n}", r.node) })
-            .collect(),
-    })
+    outs.iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, id)| *id)
+        .ok_or_else(|| GraphError::UnknownOutput {
+            at: lower.at(field),
+            reference: r.to_string(),
+            node: r.node.clone(),
+            available: outs
+                .iter()
+                .map(|(n, _)| {
+                    if n.is_empty() {
+                        r.node.clone()
+                    } else {
+                        format!("{}.{n}", r.node)
+                    }
+                })
+                .collect(),
+        })
 }
 
 /// Validates a user graph. See the module docs.
@@ -261,7 +279,10 @@ pub fn validate(def: &GraphDef) -> Result<Graph, GraphError> {
     for i in order {
         let node = &def.nodes[i];
         lower.begin(origin_of(node));
-        let mut cx = Cx { lower: &mut lower, outputs: &outputs };
+        let mut cx = Cx {
+            lower: &mut lower,
+            outputs: &outputs,
+        };
         let produced = cx.lower_node(node)?;
         outputs.insert(node.id.clone(), produced);
     }
@@ -282,15 +303,30 @@ pub fn validate(def: &GraphDef) -> Result<Graph, GraphError> {
             source: def.outputs_source.clone().unwrap_or(Source::Unknown),
         });
         if !outputs.contains_key(&r.node) {
-            return Err(GraphError::UnknownNode { at: lower.at("outputs"), reference: r.to_string(), known: similar(&ids, &r.node) });
+            return Err(GraphError::UnknownNode {
+                at: lower.at("outputs"),
+                reference: r.to_string(),
+                known: similar(&ids, &r.node),
+            });
         }
         if graph_outputs.iter().any(|o| o.name == out.name) {
-            return Err(lower.invalid("outputs", format!("two outputs are named \"{}\"; output names must be unique", out.name)));
+            return Err(lower.invalid(
+                "outputs",
+                format!("two outputs are named \"{}\"; output names must be unique", out.name),
+            ));
         }
         let id = resolve(&lower, &outputs, "outputs", r)?;
-        graph_outputs.push(Output { name: out.name.clone(), node: id });
+        graph_outputs.push(Output {
+            name: out.name.clone(),
+            node: id,
+        });
     }
-    Ok(Graph { nodes: lower.nodes, origins: lower.origins, outputs: graph_outputs, constraints: lower.constraints })
+    Ok(Graph {
+        nodes: lower.nodes,
+        origins: lower.origins,
+        outputs: graph_outputs,
+        constraints: lower.constraints,
+    })
 }
 
 fn source_file(def: &GraphDef) -> String {
@@ -332,16 +368,22 @@ impl Cx<'_> {
             KindName::Percentile => {
                 let q = q.ok_or_else(|| self.lower.invalid("q", "percentile needs `q` in [0, 100]; found none"))?;
                 if !(0.0..=100.0).contains(&q) {
-                    return Err(self.lower.invalid("q", format!("percentile q must be in [0, 100], found {q}")));
+                    return Err(self
+                        .lower
+                        .invalid("q", format!("percentile q must be in [0, 100], found {q}")));
                 }
                 ReduceKind::Percentile(F64(q))
             }
             KindName::Weighted => {
-                return Err(self.lower.invalid("kind", "`weighted` is a window kind; expected a reduction kind"));
+                return Err(self
+                    .lower
+                    .invalid("kind", "`weighted` is a window kind; expected a reduction kind"));
             }
         };
         if q.is_some() && kind != KindName::Percentile {
-            return Err(self.lower.invalid("q", format!("`q` only applies to percentile, found kind {}", k.name())));
+            return Err(self
+                .lower
+                .invalid("q", format!("`q` only applies to percentile, found kind {}", k.name())));
         }
         Ok(k)
     }
@@ -354,11 +396,17 @@ impl Cx<'_> {
         use OpDef as D;
         let l = &mut *self.lower;
         let id = match &node.op {
-            D::Input { dtype, shape } => l.push_input(&node.id, *dtype, Shape(shape.iter().map(|&d| d.into()).collect())),
-            D::Const { value } => l.constant(value.0),
-            D::Param { default } => {
-                l.push(Op::Param { name: node.id.clone(), default: default.map(F64) }, crate::DType::F64)?
+            D::Input { dtype, shape } => {
+                l.push_input(&node.id, *dtype, Shape(shape.iter().map(|&d| d.into()).collect()))
             }
+            D::Const { value } => l.constant(value.0),
+            D::Param { default } => l.push(
+                Op::Param {
+                    name: node.id.clone(),
+                    default: default.map(F64),
+                },
+                crate::DType::F64,
+            )?,
             D::Neg { x } => self.unary(UnaryOp::Neg, x)?,
             D::Abs { x } => self.unary(UnaryOp::Abs, x)?,
             D::Sqrt { x } => self.unary(UnaryOp::Sqrt, x)?,
@@ -378,7 +426,11 @@ impl Cx<'_> {
             D::Eq { a, b } => self.binary(BinaryOp::Eq, a, b)?,
             D::Ne { a, b } => self.binary(BinaryOp::Ne, a, b)?,
             D::Select { cond, a, b } => {
-                let (c, a, b) = (self.operand("cond", cond)?, self.operand("a", a)?, self.operand("b", b)?);
+                let (c, a, b) = (
+                    self.operand("cond", cond)?,
+                    self.operand("a", a)?,
+                    self.operand("b", b)?,
+                );
                 self.lower.select(c, a, b)?
             }
             D::NanToNum { x, nan, posinf, neginf } => {
@@ -389,7 +441,15 @@ impl Cx<'_> {
                     _ => (f64::MAX, f64::MIN),
                 };
                 let (nan, posinf, neginf) = (nan.unwrap_or(0.0), posinf.unwrap_or(max), neginf.unwrap_or(min));
-                self.lower.push(Op::NanToNum { x, nan: F64(nan), posinf: F64(posinf), neginf: F64(neginf) }, d)?
+                self.lower.push(
+                    Op::NanToNum {
+                        x,
+                        nan: F64(nan),
+                        posinf: F64(posinf),
+                        neginf: F64(neginf),
+                    },
+                    d,
+                )?
             }
             D::Cast { x, dtype } => {
                 let x = self.operand("x", x)?;
@@ -399,12 +459,30 @@ impl Cx<'_> {
                     self.lower.push(Op::Cast { x, to: *dtype }, *dtype)?
                 }
             }
-            D::Slice { x, axis, start, stop, step, len } => self.slice(x, *axis, start.as_ref(), *stop, *step, *len)?,
+            D::Slice {
+                x,
+                axis,
+                start,
+                stop,
+                step,
+                len,
+            } => self.slice(x, *axis, start.as_ref(), *stop, *step, *len)?,
             D::Permute { x, axes } => self.movement(x, |x| Op::Permute { x, axes: axes.clone() })?,
             D::Squeeze { x, axes } => self.movement(x, |x| Op::Squeeze { x, axes: axes.clone() })?,
             D::Expand { x, axis } => self.movement(x, |x| Op::Expand { x, axis: *axis })?,
-            D::BroadcastTo { x, shape } => self.movement(x, |x| Op::BroadcastTo { x, shape: shape.clone() })?,
-            D::Reduce { x, kind, q, axes, keepdims, skip_nan, mask } => {
+            D::BroadcastTo { x, shape } => self.movement(x, |x| Op::BroadcastTo {
+                x,
+                shape: shape.clone(),
+            })?,
+            D::Reduce {
+                x,
+                kind,
+                q,
+                axes,
+                keepdims,
+                skip_nan,
+                mask,
+            } => {
                 let kind = self.kind(*kind, *q)?;
                 let x = self.operand("x", x)?;
                 let mask = match mask {
@@ -413,7 +491,15 @@ impl Cx<'_> {
                 };
                 self.reduce(x, kind, axes.clone(), *keepdims, *skip_nan, mask)?
             }
-            D::Window { x, kind, q, weights, axis, size, skip_nan } => {
+            D::Window {
+                x,
+                kind,
+                q,
+                weights,
+                axis,
+                size,
+                skip_nan,
+            } => {
                 let x = self.operand("x", x)?;
                 let size = self.window_size("size", *size)?;
                 let kind = match (kind, weights) {
@@ -430,22 +516,32 @@ impl Cx<'_> {
                         WindowKind::Weighted(w.iter().map(|&v| F64(v)).collect())
                     }
                     (KindName::Weighted, None) => {
-                        return Err(self.lower.invalid("weights", "a weighted window needs `weights`; found none"));
+                        return Err(self
+                            .lower
+                            .invalid("weights", "a weighted window needs `weights`; found none"));
                     }
                     (k, Some(_)) => {
-                        return Err(self.lower.invalid("weights", format!("`weights` only apply to kind weighted, found {k:?}")));
+                        return Err(self
+                            .lower
+                            .invalid("weights", format!("`weights` only apply to kind weighted, found {k:?}")));
                     }
                     (k, None) => WindowKind::Reduce(self.kind(*k, *q)?),
                 };
                 self.window(x, kind, *axis, size, *skip_nan)?
             }
-            D::PolygonMask { vertices, height, width, like } => {
+            D::PolygonMask {
+                vertices,
+                height,
+                width,
+                like,
+            } => {
                 let vertices = self.polygon("vertices", vertices)?;
                 let (height, width) = match (height, width, like) {
                     (Some(h), Some(w), None) => (Extent::Fixed(*h), Extent::Fixed(*w)),
                     (None, None, Some(r)) => {
                         let node = self.reference("like", r)?;
-                        self.lower.require_rank("like", node, 4, "a stack (T, H, W, C) to take H and W from")?;
+                        self.lower
+                            .require_rank("like", node, 4, "a stack (T, H, W, C) to take H and W from")?;
                         (Extent::Of { node, axis: 1 }, Extent::Of { node, axis: 2 })
                     }
                     _ => {
@@ -455,7 +551,14 @@ impl Cx<'_> {
                         ));
                     }
                 };
-                self.lower.push(Op::PolygonMask { vertices, height, width }, crate::DType::Bool)?
+                self.lower.push(
+                    Op::PolygonMask {
+                        vertices,
+                        height,
+                        width,
+                    },
+                    crate::DType::Bool,
+                )?
             }
             helper => return self.helper(helper),
         };
@@ -493,27 +596,63 @@ impl Cx<'_> {
             Some(SliceStart::Param(r)) => {
                 let start = self.reference("start", r)?;
                 if !matches!(self.lower.node(start).op, Op::Param { .. }) {
-                    return Err(self.lower.invalid("start", format!("a non-numeric slice start must name a param node, found \"{r}\"")));
+                    return Err(self.lower.invalid(
+                        "start",
+                        format!("a non-numeric slice start must name a param node, found \"{r}\""),
+                    ));
                 }
                 if stop.is_some() {
-                    return Err(self.lower.invalid("stop", "a slice with a param start takes `len`, not `stop`"));
+                    return Err(self
+                        .lower
+                        .invalid("stop", "a slice with a param start takes `len`, not `stop`"));
                 }
                 let len = len.ok_or_else(|| self.lower.invalid("len", "a slice with a param start needs `len`"))?;
-                self.lower.push(Op::SliceAt { x, axis, start, len, step }, d)
+                self.lower.push(
+                    Op::SliceAt {
+                        x,
+                        axis,
+                        start,
+                        len,
+                        step,
+                    },
+                    d,
+                )
             }
             Some(SliceStart::Index(s)) => {
                 if len.is_some() {
-                    return Err(self.lower.invalid("len", "`len` only applies to a slice with a param start"));
+                    return Err(self
+                        .lower
+                        .invalid("len", "`len` only applies to a slice with a param start"));
                 }
-                self.lower.push(Op::Slice { x, axis, start: Some(*s), stop, step }, d)
+                self.lower.push(
+                    Op::Slice {
+                        x,
+                        axis,
+                        start: Some(*s),
+                        stop,
+                        step,
+                    },
+                    d,
+                )
             }
-            None => self.lower.push(Op::Slice { x, axis, start: None, stop, step }, d),
+            None => self.lower.push(
+                Op::Slice {
+                    x,
+                    axis,
+                    start: None,
+                    stop,
+                    step,
+                },
+                d,
+            ),
         }
     }
 
     pub fn window_size(&self, field: &str, size: i64) -> Result<usize, GraphError> {
         if size < 1 {
-            return Err(self.lower.invalid(field, format!("the window size must be at least 1, found {size}")));
+            return Err(self
+                .lower
+                .invalid(field, format!("the window size must be at least 1, found {size}")));
         }
         Ok(size as usize)
     }
@@ -539,16 +678,47 @@ impl Cx<'_> {
                 found: self.lower.dtype(m).to_string(),
             });
         }
-        self.lower.push(Op::Reduce { x, kind, axes, keepdims, skip_nan, mask }, dtype)
+        self.lower.push(
+            Op::Reduce {
+                x,
+                kind,
+                axes,
+                keepdims,
+                skip_nan,
+                mask,
+            },
+            dtype,
+        )
     }
 
     /// A window, with its statistic dtype.
-    pub fn window(&mut self, x: NodeId, kind: WindowKind, axis: usize, size: usize, skip_nan: bool) -> Result<NodeId, GraphError> {
+    pub fn window(
+        &mut self,
+        x: NodeId,
+        kind: WindowKind,
+        axis: usize,
+        size: usize,
+        skip_nan: bool,
+    ) -> Result<NodeId, GraphError> {
         let dtype = self.stat_dtype("x", x, |d| kind.out_dtype(d))?;
-        self.lower.push(Op::Window { x, kind, axis, size, skip_nan }, dtype)
+        self.lower.push(
+            Op::Window {
+                x,
+                kind,
+                axis,
+                size,
+                skip_nan,
+            },
+            dtype,
+        )
     }
 
-    fn stat_dtype(&self, field: &str, x: NodeId, rule: impl Fn(crate::DType) -> Option<crate::DType>) -> Result<crate::DType, GraphError> {
+    fn stat_dtype(
+        &self,
+        field: &str,
+        x: NodeId,
+        rule: impl Fn(crate::DType) -> Option<crate::DType>,
+    ) -> Result<crate::DType, GraphError> {
         let d = self.lower.dtype(x);
         rule(d).ok_or_else(|| GraphError::Type {
             at: self.lower.at(field),
@@ -561,10 +731,22 @@ impl Cx<'_> {
     /// Checks polygon vertices: at least 3, all finite.
     pub fn polygon(&self, field: &str, vertices: &[[f64; 2]]) -> Result<Vec<[F64; 2]>, GraphError> {
         if vertices.len() < 3 {
-            return Err(self.lower.invalid(field, format!("fewer than 3 vertices: a polygon needs at least 3, found {}", vertices.len())));
+            return Err(self.lower.invalid(
+                field,
+                format!(
+                    "fewer than 3 vertices: a polygon needs at least 3, found {}",
+                    vertices.len()
+                ),
+            ));
         }
-        if let Some((i, v)) = vertices.iter().enumerate().find(|(_, v)| !v[0].is_finite() || !v[1].is_finite()) {
-            return Err(self.lower.invalid(field, format!("vertex {i} is {v:?}; expected finite coordinates")));
+        if let Some((i, v)) = vertices
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v[0].is_finite() || !v[1].is_finite())
+        {
+            return Err(self
+                .lower
+                .invalid(field, format!("vertex {i} is {v:?}; expected finite coordinates")));
         }
         Ok(vertices.iter().map(|v| [F64(v[0]), F64(v[1])]).collect())
     }

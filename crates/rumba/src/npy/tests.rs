@@ -18,8 +18,10 @@ fn sample(dtype: DType) -> Array {
 
 /// Every entry of `dir`, as names.
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
@@ -87,7 +89,10 @@ fn big_endian_file_is_read_into_memory() {
     fs::write(&path, raw_npy(">u2", "(3,)", &[0x01, 0x02, 0x00, 0x05, 0xff, 0x00])).unwrap();
     let input = read(&path).unwrap();
     assert!(!input.is_mapped());
-    assert_eq!(input.view().to_owned(), Array::U16(ndarray::arr1(&[0x0102, 0x0005, 0xff00]).into_dyn()));
+    assert_eq!(
+        input.view().to_owned(),
+        Array::U16(ndarray::arr1(&[0x0102, 0x0005, 0xff00]).into_dyn())
+    );
 }
 
 #[test]
@@ -105,7 +110,10 @@ fn text_file_is_not_npy() {
     let path = dir.path().join("notes.npy");
     fs::write(&path, "these are not the pixels you are looking for\n").unwrap();
     let err = read(&path).unwrap_err();
-    assert!(matches!(&err, NpyError::NotNpy { path: p, .. } if *p == path), "{err:?}");
+    assert!(
+        matches!(&err, NpyError::NotNpy { path: p, .. } if *p == path),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("not a .npy file"), "{err}");
     let empty = dir.path().join("empty.npy");
     File::create(&empty).unwrap();
@@ -118,9 +126,15 @@ fn unsupported_dtype_is_named() {
     let path = dir.path().join("i64.npy");
     ndarray_npy::write_npy(&path, &ndarray::arr1(&[1_i64, 2, 3])).unwrap();
     let err = read(&path).unwrap_err();
-    assert!(matches!(&err, NpyError::UnsupportedDtype { found, .. } if found.contains("<i8")), "{err:?}");
+    assert!(
+        matches!(&err, NpyError::UnsupportedDtype { found, .. } if found.contains("<i8")),
+        "{err:?}"
+    );
     let message = err.to_string();
-    assert!(message.contains("i64.npy") && message.contains("<i8") && message.contains("u16 (<u2)"), "{message}");
+    assert!(
+        message.contains("i64.npy") && message.contains("<i8") && message.contains("u16 (<u2)"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -138,7 +152,10 @@ fn truncated_data_is_corrupt() {
 fn write_outputs_names_files_after_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("new").join("nested");
-    let outputs = vec![("env.min".to_owned(), sample(DType::U8)), ("out".to_owned(), sample(DType::F32))];
+    let outputs = vec![
+        ("env.min".to_owned(), sample(DType::U8)),
+        ("out".to_owned(), sample(DType::F32)),
+    ];
     let written = write_outputs(&out, &outputs).unwrap();
     assert_eq!(written, vec![out.join("env.min.npy"), out.join("out.npy")]);
     assert_eq!(entries(&out), ["env.min.npy", "out.npy"], "no temporaries are left");
@@ -152,7 +169,10 @@ fn write_outputs_into_a_regular_file_leaves_nothing() {
     let file = dir.path().join("taken");
     fs::write(&file, "keep me").unwrap();
     let err = write_outputs(&file, &[("out".to_owned(), sample(DType::U8))]).unwrap_err();
-    assert!(matches!(&err, NpyError::NotADirectory { path } if *path == file), "{err:?}");
+    assert!(
+        matches!(&err, NpyError::NotADirectory { path } if *path == file),
+        "{err:?}"
+    );
     assert_eq!(fs::read_to_string(&file).unwrap(), "keep me");
     assert_eq!(entries(dir.path()), ["taken"]);
     assert!(matches!(check_writable(&file), Err(NpyError::NotADirectory { .. })));
@@ -167,7 +187,10 @@ fn failed_write_removes_every_temporary() {
     fs::create_dir(&blocker).unwrap();
     let outputs = vec![("a".to_owned(), sample(DType::U8)), ("b".to_owned(), sample(DType::U8))];
     let err = write_outputs(dir.path(), &outputs).unwrap_err();
-    assert!(matches!(&err, NpyError::Write { path, .. } if path.ends_with("b.npy")), "{err:?}");
+    assert!(
+        matches!(&err, NpyError::Write { path, .. } if path.ends_with("b.npy")),
+        "{err:?}"
+    );
     fs::remove_dir(&blocker).unwrap();
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 }
@@ -180,7 +203,10 @@ fn bad_output_names_are_rejected_before_writing() {
         assert!(matches!(&err, NpyError::BadOutputName { .. }), "{name}: {err:?}");
     }
     let twice = vec![("a".to_owned(), sample(DType::U8)), ("a".to_owned(), sample(DType::U8))];
-    assert!(matches!(write_outputs(dir.path(), &twice), Err(NpyError::BadOutputName { .. })));
+    assert!(matches!(
+        write_outputs(dir.path(), &twice),
+        Err(NpyError::BadOutputName { .. })
+    ));
     assert!(entries(dir.path()).is_empty());
 }
 

@@ -22,6 +22,9 @@ fn main() -> Result<(), rumba::Error> {
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         println!("{name}: {} {:?}, mean {mean:.4}", array.dtype(), array.shape());
     }
-    assert_eq!(outputs[0].1, outputs[1].1, "the helper and the hand-built pipeline agree");
+    assert_eq!(
+        outputs[0].1, outputs[1].1,
+        "the helper and the hand-built pipeline agree"
+    );
     Ok(())
 }

@@ -23,18 +23,31 @@ fn examples() -> Vec<PathBuf> {
 }
 
 fn rumba(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_rumba")).args(args).output().expect("rumba runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_rumba"))
+        .args(args)
+        .output()
+        .expect("rumba runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "rumba {args:?} failed:\n{}{stdout}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rumba {args:?} failed:\n{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
 fn read(path: &Path) -> Array {
-    rumba::npy::read(path).unwrap_or_else(|e| panic!("{e}")).view().to_owned()
+    rumba::npy::read(path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .view()
+        .to_owned()
 }
 
 fn bits(a: &Array) -> Vec<u64> {
-    a.to_f64_vec().iter().map(|v| if v.is_nan() { u64::MAX } else { (v + 0.0).to_bits() }).collect()
+    a.to_f64_vec()
+        .iter()
+        .map(|v| if v.is_nan() { u64::MAX } else { (v + 0.0).to_bits() })
+        .collect()
 }
 
 #[test]
@@ -48,7 +61,14 @@ fn every_example_runs_on_synthetic_and_file_inputs() {
 
         // Synthetic input (the CLI's seed 0 stack), outputs written as .npy.
         let synth_dir = dir.path().join("synthetic");
-        let stdout = rumba(&["run", graph_path, "--shape", &shape_arg, "--output", synth_dir.to_str().expect("utf-8")]);
+        let stdout = rumba(&[
+            "run",
+            graph_path,
+            "--shape",
+            &shape_arg,
+            "--output",
+            synth_dir.to_str().expect("utf-8"),
+        ]);
         assert!(stdout.contains("synthetic"), "{stdout}");
 
         // The same stack given as a file.
@@ -57,7 +77,14 @@ fn every_example_runs_on_synthetic_and_file_inputs() {
         rumba::npy::write(&x_path, &x).expect("writes x.npy");
         let file_dir = dir.path().join("file");
         let input_arg = format!("x={}", x_path.display());
-        rumba(&["run", graph_path, "--input", &input_arg, "--output", file_dir.to_str().expect("utf-8")]);
+        rumba(&[
+            "run",
+            graph_path,
+            "--input",
+            &input_arg,
+            "--output",
+            file_dir.to_str().expect("utf-8"),
+        ]);
 
         // In process, for the expected dtypes, shapes and values.
         let specs = rumba::input_specs(&[("x", x.view())]);
@@ -72,6 +99,10 @@ fn every_example_runs_on_synthetic_and_file_inputs() {
             }
         }
         let written = std::fs::read_dir(&file_dir).expect("output dir").count();
-        assert_eq!(written, expected.len(), "{graph_path}: one file per output, nothing else");
+        assert_eq!(
+            written,
+            expected.len(),
+            "{graph_path}: one file per output, nothing else"
+        );
     }
 }

@@ -25,9 +25,10 @@ use crate::dtype::DType;
 use crate::error::GraphError;
 use crate::graph::{Graph, Source};
 use std::cell::RefCell;
-use std::ops;
 use std::panic::Location;
 use std::rc::Rc;
+
+mod ops;
 
 /// A statistic for reductions, windows and references.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -252,11 +253,11 @@ impl Builder {
 
 impl Tensor {
     #[track_caller]
-    fn op(&self, op: OpDef) -> Tensor {
+    pub(super) fn op(&self, op: OpDef) -> Tensor {
         add_node(&self.state, None, op, Location::caller())
     }
 
-    fn x(&self) -> Operand {
+    pub(super) fn x(&self) -> Operand {
         Operand::Ref(self.node.clone())
     }
 
@@ -321,62 +322,6 @@ impl Tensor {
             },
         }
     }
-}
-
-macro_rules! unary_methods {
-    ($($(#[$doc:meta])* $name:ident => $variant:ident;)*) => {
-        impl Tensor {$(
-            $(#[$doc])*
-            #[track_caller]
-            pub fn $name(&self) -> Tensor {
-                self.op(OpDef::$variant { x: self.x() })
-            }
-        )*}
-    };
-}
-
-unary_methods! {
-    /// `|x|` (identity on unsigned).
-    abs => Abs;
-    /// `sqrt(x)`.
-    sqrt => Sqrt;
-    /// `exp(x)`.
-    exp => Exp;
-    /// `ln(x)`.
-    log => Log;
-    /// `x != x` → bool.
-    is_nan => IsNan;
-}
-
-macro_rules! binary_methods {
-    ($($(#[$doc:meta])* $name:ident => $variant:ident;)*) => {
-        impl Tensor {$(
-            $(#[$doc])*
-            #[track_caller]
-            pub fn $name(&self, other: impl Into<Arg>) -> Tensor {
-                self.op(OpDef::$variant { a: self.x(), b: other.into().0 })
-            }
-        )*}
-    };
-}
-
-binary_methods! {
-    /// Elementwise minimum (NaN-propagating).
-    min => Min;
-    /// Elementwise maximum (NaN-propagating).
-    max => Max;
-    /// `x < other` → bool.
-    lt => Lt;
-    /// `x <= other` → bool.
-    le => Le;
-    /// `x > other` → bool.
-    gt => Gt;
-    /// `x >= other` → bool.
-    ge => Ge;
-    /// `x == other` → bool.
-    eq => Eq;
-    /// `x != other` → bool.
-    ne => Ne;
 }
 
 impl Tensor {
@@ -627,75 +572,5 @@ impl Tensor {
             vertices: vertices.to_vec(),
         });
         (roi.output("mean"), roi.output("min"), roi.output("max"))
-    }
-}
-
-macro_rules! arith_ops {
-    ($($trait:ident $method:ident $variant:ident;)*) => {$(
-        impl ops::$trait<&Tensor> for &Tensor {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: &Tensor) -> Tensor {
-                self.op(OpDef::$variant { a: self.x(), b: rhs.x() })
-            }
-        }
-        impl ops::$trait<f64> for &Tensor {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: f64) -> Tensor {
-                self.op(OpDef::$variant { a: self.x(), b: Operand::Scalar(rhs) })
-            }
-        }
-        impl ops::$trait<&Tensor> for f64 {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: &Tensor) -> Tensor {
-                rhs.op(OpDef::$variant { a: Operand::Scalar(self), b: rhs.x() })
-            }
-        }
-        impl ops::$trait<Tensor> for Tensor {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: Tensor) -> Tensor {
-                self.op(OpDef::$variant { a: self.x(), b: rhs.x() })
-            }
-        }
-        impl ops::$trait<&Tensor> for Tensor {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: &Tensor) -> Tensor {
-                self.op(OpDef::$variant { a: self.x(), b: rhs.x() })
-            }
-        }
-        impl ops::$trait<Tensor> for &Tensor {
-            type Output = Tensor;
-            #[track_caller]
-            fn $method(self, rhs: Tensor) -> Tensor {
-                self.op(OpDef::$variant { a: self.x(), b: rhs.x() })
-            }
-        }
-    )*};
-}
-
-arith_ops! {
-    Add add Add;
-    Sub sub Sub;
-    Mul mul Mul;
-    Div div Div;
-}
-
-impl ops::Neg for &Tensor {
-    type Output = Tensor;
-    #[track_caller]
-    fn neg(self) -> Tensor {
-        self.op(OpDef::Neg { x: self.x() })
-    }
-}
-
-impl ops::Neg for Tensor {
-    type Output = Tensor;
-    #[track_caller]
-    fn neg(self) -> Tensor {
-        self.op(OpDef::Neg { x: self.x() })
     }
 }

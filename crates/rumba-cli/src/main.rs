@@ -4,6 +4,7 @@
 //!   [--shape NAME=TxHxWxC]... [--output DIR] [--backend interp|auto] [--seed N]` runs a graph
 //!   file on `.npy` inputs, or on synthetic stacks for the inputs not given, prints a summary of
 //!   every output and optionally writes them as `.npy` files.
+//! - `rumba explain GRAPH.json [same input flags] [--dot]` prints the optimised plan.
 //! - `rumba check GRAPH.json` validates a graph file and prints the typed graph.
 //!
 //! Errors print as `error: …` on stderr. Exit codes: 0 success, 2 for usage, graph and input
@@ -15,6 +16,7 @@
 
 mod args;
 mod error;
+mod explain;
 mod report;
 mod run;
 
@@ -37,6 +39,8 @@ struct Cli {
 enum Command {
     /// Run a graph file on .npy inputs or synthetic stacks and summarise its outputs.
     Run(run::RunArgs),
+    /// Print the optimised plan of a graph for its inputs (kernels, loops, traffic).
+    Explain(explain::ExplainArgs),
     /// Validate a graph file and print the typed graph.
     Check {
         /// The graph file (JSON).
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
+        Command::Explain(args) => explain::explain(args),
         Command::Check { graph } => check(graph),
     };
     match result {

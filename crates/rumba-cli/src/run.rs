@@ -17,9 +17,9 @@ use std::time::Instant;
 /// The extents a synthetic rank-4 input gets for its free dims: (T, H, W, C).
 pub const DEFAULT_STACK: [usize; 4] = [200, 512, 512, 1];
 
-/// Arguments of `rumba run`.
+/// The graph and its inputs: shared by `rumba run` and `rumba explain`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub struct InputArgs {
     /// The graph file (JSON).
     pub graph: PathBuf,
     /// Read input NAME from a .npy file (memory-mapped when its layout allows). Inputs not
@@ -33,15 +33,29 @@ pub struct RunArgs {
     /// 200x512x512x1 by position).
     #[arg(long = "shape", value_name = "NAME=TxHxWxC")]
     pub shapes: Vec<String>,
+    /// Seed of the synthetic inputs: the k-th graph input gets seed N + k.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Skip a graph pass (repeatable; `fusion` materialises every node instead of fusing).
+    #[arg(long = "disable-pass", value_name = "NAME")]
+    pub disabled_passes: Vec<String>,
+    /// Threads that run tiles (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Arguments of `rumba run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The graph and its inputs.
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Write every output to DIR/<output>.npy (all or nothing; DIR is created if needed).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// The backend to run on.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
-    /// Seed of the synthetic inputs: the k-th graph input gets seed N + k.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub seed: u64,
 }
 
 /// `--backend` values.
@@ -49,7 +63,9 @@ pub struct RunArgs {
 pub enum BackendArg {
     /// The reference interpreter.
     Interp,
-    /// The best available backend.
+    /// The plan evaluator (fused kernels as scalar loops).
+    Eval,
+    /// The best available backend (now: the plan evaluator).
     Auto,
 }
 
@@ -57,6 +73,7 @@ impl From<BackendArg> for Backend {
     fn from(b: BackendArg) -> Backend {
         match b {
             BackendArg::Interp => Backend::Interp,
+            BackendArg::Eval => Backend::Eval,
             BackendArg::Auto => Backend::Auto,
         }
     }
@@ -72,7 +89,7 @@ pub fn load_graph(path: &Path) -> Result<Graph, CliError> {
 }
 
 /// Where an input's data comes from.
-enum Source {
+pub enum Source {
     /// A `.npy` file.
     File(NpyInput, PathBuf),
     /// A synthetic stack and its seed.
@@ -80,14 +97,16 @@ enum Source {
 }
 
 impl Source {
-    fn view(&self) -> ArrayView<'_> {
+    /// The data.
+    pub fn view(&self) -> ArrayView<'_> {
         match self {
             Source::File(input, _) => input.view(),
             Source::Synthetic(array, _) => array.view(),
         }
     }
 
-    fn describe(&self) -> String {
+    /// Where it comes from.
+    pub fn describe(&self) -> String {
         match self {
             Source::File(_, path) => path.display().to_string(),
             Source::Synthetic(_, seed) => format!("synthetic (seed {seed})"),
@@ -95,11 +114,39 @@ impl Source {
     }
 }
 
-/// Runs `rumba run`.
+/// A graph with its inputs gathered and its params parsed.
+pub struct Prepared {
+    /// The validated graph.
+    pub graph: Graph,
+    /// Each graph input's data, in graph order.
+    pub sources: Vec<(String, Source)>,
+    /// Params from the command line.
+    pub params: std::collections::BTreeMap<String, f64>,
+}
+
+impl Prepared {
+    /// The inputs as named views.
+    pub fn views(&self) -> Vec<(&str, ArrayView<'_>)> {
+        self.sources.iter().map(|(name, s)| (name.as_str(), s.view())).collect()
+    }
+
+    /// Compile options for these arguments.
+    pub fn options(args: &InputArgs, backend: Backend) -> Options {
+        Options {
+            backend,
+            threads: args.threads,
+            disabled_passes: args.disabled_passes.clone(),
+            ..Options::default()
+        }
+    }
+}
+
+/// Loads the graph and gathers its inputs (files or synthetic stacks) and params; checks
+/// every name on the command line.
 ///
 /// # Errors
-/// See [`CliError`]; everything but running and writing is checked before the graph runs.
-pub fn run(args: &RunArgs) -> Result<(), CliError> {
+/// See [`CliError`].
+pub fn prepare(args: &InputArgs) -> Result<Prepared, CliError> {
     let graph = load_graph(&args.graph)?;
     let files = args::inputs(&args.inputs)?;
     let shapes = args::shapes(&args.shapes)?;
@@ -123,9 +170,6 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     // Unknown params and params without a value are errors before anything is computed.
     rumba_ir::bind::param_values(&graph, &params)?;
-    if let Some(dir) = &args.output {
-        npy::check_writable(dir).map_err(CliError::OutputDir)?;
-    }
 
     let mut sources = Vec::with_capacity(declared.len());
     for (k, &(name, id)) in declared.iter().enumerate() {
@@ -153,9 +197,23 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             let seed = args.seed.wrapping_add(k as u64);
             Source::Synthetic(rumba::synthetic::stack(node.dtype, &extents, seed), seed)
         };
-        sources.push((name, source));
+        sources.push((name.to_owned(), source));
     }
-    let views: Vec<(&str, ArrayView<'_>)> = sources.iter().map(|(name, s)| (*name, s.view())).collect();
+    Ok(Prepared { graph, sources, params })
+}
+
+/// Runs `rumba run`.
+///
+/// # Errors
+/// See [`CliError`]; everything but running and writing is checked before the graph runs.
+pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    if let Some(dir) = &args.output {
+        npy::check_writable(dir).map_err(CliError::OutputDir)?;
+    }
+    let prepared = prepare(&args.inputs)?;
+    let (graph, sources, params) = (&prepared.graph, &prepared.sources, &prepared.params);
+    let views = prepared.views();
+    let declared = graph.inputs();
 
     let width = declared
         .iter()
@@ -167,15 +225,13 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         println!("{}", report::input_line(name, width, view, &source.describe()));
     }
 
-    let options = Options {
-        backend: args.backend.into(),
-    };
+    let options = Prepared::options(&args.inputs, args.backend.into());
     let start = Instant::now();
     let exe =
-        rumba::compile(&graph, &rumba::input_specs(&views), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
+        rumba::compile(graph, &rumba::input_specs(&views), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let compiled = start.elapsed();
     let start = Instant::now();
-    let outputs = exe.run(&views, &params).map_err(|e| CliError::Run(Box::new(e)))?;
+    let outputs = exe.run(&views, params).map_err(|e| CliError::Run(Box::new(e)))?;
     let ran = start.elapsed();
 
     for (name, array) in &outputs {

@@ -17,6 +17,7 @@ pub mod format;
 pub mod graph;
 pub mod op;
 pub mod polygon;
+pub mod rewrite;
 pub mod shape;
 pub mod validate;
 

@@ -1,8 +1,11 @@
 //! rumba: a lazy array-pipeline compiler for large image stacks.
 //!
 //! Describe a pipeline once — with the [`dsl`] or a JSON graph file — and run it on stacks
-//! shaped (T, H, W, C). [`compile`] validates nothing twice: it takes a validated [`Graph`],
-//! binds it to the input shapes and picks a backend; [`Executable::run`] runs it.
+//! shaped (T, H, W, C). [`compile`] takes a validated [`Graph`] through the stages of
+//! DESIGN §3, one line each: bind it to the input shapes, run the graph passes, fuse it into a
+//! [`Plan`] of loop-nest kernels, and prepare the backend; [`Executable::run`] runs the
+//! kernels in fixed tiles on a thread pool (or, with [`Backend::Interp`], the reference
+//! interpreter op by op).
 //!
 //! ```
 //! use rumba::dsl::{Builder, Stat, Step};
@@ -22,17 +25,23 @@
 //! assert_eq!(outputs[0].1.shape(), &[3, 2, 2, 1]);
 //! ```
 
+pub mod exec;
 pub mod npy;
 pub mod synthetic;
 
 pub use rumba_ir::bind::InputSpec;
 pub use rumba_ir::{Array, ArrayView, DType, Graph, GraphDef, GraphError, dsl, format};
+pub use rumba_opt::PassReport;
+pub use rumba_plan::Plan;
 
+use exec::Executor;
+use rumba_ir::bind::Bound;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Errors of the facade: the graph's, the interpreter's, and file I/O.
+/// Errors of the facade: the graph's, the optimizer's, the backends', and file I/O.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The graph, its file, or its binding is wrong.
@@ -41,6 +50,15 @@ pub enum Error {
     /// The interpreter failed at run time.
     #[error(transparent)]
     Interp(#[from] rumba_interp::InterpError),
+    /// A graph pass failed (a bug in rumba, reported rather than hidden).
+    #[error(transparent)]
+    Opt(#[from] rumba_opt::OptError),
+    /// Fusion failed (a bug in rumba, reported rather than hidden).
+    #[error(transparent)]
+    Fuse(#[from] rumba_opt::fuse::FuseError),
+    /// Running the plan failed (bad params or inputs, or a run-time error naming the node).
+    #[error(transparent)]
+    Exec(#[from] exec::ExecError),
     /// Reading or writing a `.npy` file failed.
     #[error(transparent)]
     Npy(#[from] npy::NpyError),
@@ -49,9 +67,11 @@ pub enum Error {
 /// Which backend runs the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The reference interpreter, op by op.
+    /// The reference interpreter, op by op (no optimisation, no fusion).
     Interp,
-    /// The best backend built so far (now: the interpreter).
+    /// The plan evaluator: the fused plan's kernels as plain scalar loops, in parallel tiles.
+    Eval,
+    /// The best backend built so far (now: the plan evaluator).
     #[default]
     Auto,
 }
@@ -60,16 +80,38 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Backend::Interp => "interp",
+            Backend::Eval => "eval",
             Backend::Auto => "auto",
         })
     }
 }
 
-/// Compilation options.
-#[derive(Clone, Debug, Default)]
+/// The pass name that, disabled, materialises every node instead of fusing.
+pub const FUSION: &str = "fusion";
+
+/// Compilation options (passed down; nothing reads the environment).
+#[derive(Clone, Debug)]
 pub struct Options {
     /// The backend to use.
     pub backend: Backend,
+    /// Threads of the pool that runs tiles (0: all cores).
+    pub threads: usize,
+    /// Graph passes to skip, by name (see [`rumba_opt::PASSES`]); `"fusion"` materialises
+    /// every node instead of fusing.
+    pub disabled_passes: Vec<String>,
+    /// Target number of loop iterations per tile.
+    pub tile_points: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            backend: Backend::Auto,
+            threads: 0,
+            disabled_passes: Vec::new(),
+            tile_points: 1 << 20,
+        }
+    }
 }
 
 /// The input specs (name, dtype, extents) of some arrays, for [`compile`].
@@ -86,36 +128,85 @@ pub fn input_specs(inputs: &[(&str, ArrayView<'_>)]) -> Vec<InputSpec> {
 }
 
 /// A graph compiled for concrete input shapes.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Executable {
     graph: Graph,
     inputs: Vec<InputSpec>,
-    bound: rumba_ir::bind::Bound,
+    bound: Bound,
     backend: Backend,
+    plan: Option<Plan>,
+    executor: Option<Arc<Executor>>,
     /// Time spent in each stage of [`compile`].
     pub stages: Vec<(&'static str, Duration)>,
+    /// What each graph pass did.
+    pub passes: Vec<PassReport>,
 }
 
-/// Binds `graph` to concrete input shapes and prepares a backend.
+impl fmt::Debug for Executable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executable")
+            .field("backend", &self.backend)
+            .field("stages", &self.stages)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Compiles `graph` for concrete inputs. The stages of DESIGN §3, one line each.
 ///
 /// # Errors
-/// Binding errors: missing inputs, dtypes or shapes that differ from the declaration,
-/// shapes that do not broadcast, failed constraints (empty range, envelope position, …).
+/// Binding errors (missing inputs, dtypes or shapes that differ from the declaration, shapes
+/// that do not broadcast, failed constraints such as an empty range), and internal errors of
+/// the optimizer (reported, never hidden).
 pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result<Executable, Error> {
     let mut stages = Vec::new();
     let bound = stage(&mut stages, "bind", || rumba_ir::bind::bind(graph, inputs))?;
-    let backend = stage(&mut stages, "select backend", || match options.backend {
-        Backend::Interp | Backend::Auto => Backend::Interp,
-    });
-    Ok(Executable {
+    let backend = if options.backend == Backend::Interp {
+        Backend::Interp
+    } else {
+        Backend::Eval
+    };
+    let mut exe = Executable {
         graph: graph.clone(),
         inputs: inputs.to_vec(),
         bound,
         backend,
-        stages,
-    })
+        plan: None,
+        executor: None,
+        stages: Vec::new(),
+        passes: Vec::new(),
+    };
+    if backend == Backend::Eval {
+        let fusion = !options.disabled_passes.iter().any(|p| p == FUSION);
+        let disabled = options
+            .disabled_passes
+            .iter()
+            .filter(|p| *p != FUSION)
+            .cloned()
+            .collect();
+        let pass_options = rumba_opt::PassOptions { disabled };
+        let (optimized, passes) = stage(&mut stages, "optimize", || {
+            rumba_opt::optimize_graph(graph, &pass_options)
+        })?;
+        let rebound = stage(&mut stages, "bind optimized", || {
+            rumba_ir::bind::bind(&optimized, inputs)
+        })?;
+        let fuse_options = rumba_opt::fuse::FuseOptions {
+            fusion,
+            tile_points: options.tile_points,
+        };
+        let plan = stage(&mut stages, "fuse", || {
+            rumba_opt::fuse::fuse(&optimized, &rebound, &fuse_options)
+        })?;
+        let executor = stage(&mut stages, "thread pool", || Executor::new(options.threads))?;
+        exe.plan = Some(plan);
+        exe.executor = Some(Arc::new(executor));
+        exe.passes = passes;
+    }
+    exe.stages = stages;
+    Ok(exe)
 }
 
+/// Runs one compile stage, recording its time.
 fn stage<T>(stages: &mut Vec<(&'static str, Duration)>, name: &'static str, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
@@ -136,6 +227,12 @@ impl Executable {
         &self.graph
     }
 
+    /// The fused plan (`None` on the interpreter).
+    #[must_use]
+    pub fn plan(&self) -> Option<&Plan> {
+        self.plan.as_ref()
+    }
+
     /// The concrete shape of each output, in output order.
     #[must_use]
     pub fn output_shapes(&self) -> Vec<(&str, DType, &[usize])> {
@@ -152,28 +249,82 @@ impl Executable {
             .collect()
     }
 
+    fn check_inputs(&self, inputs: &[(&str, ArrayView<'_>)]) -> Result<(), Error> {
+        let specs = input_specs(inputs);
+        if specs.len() != self.inputs.len() || specs.iter().any(|s| !self.inputs.contains(s)) {
+            // Different inputs than compiled for: binding names the difference.
+            rumba_ir::bind::bind(&self.graph, &specs)?;
+            return Err(GraphError::Shape {
+                at: rumba_ir::At::node(self.graph.origin(self.graph.inputs()[0].1)),
+                what: "inputs differ from those the executable was compiled for".into(),
+                expected: format!("{:?}", self.inputs),
+                found: format!("{specs:?}"),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// Runs on `inputs` (by name, any strides) with run-time `params` (by name; missing ones
     /// take their defaults). Returns the outputs in graph order with their names.
     ///
     /// # Errors
     /// Inputs whose dtype or shape differ from those compiled for, unknown or missing params,
-    /// and run-time errors of the backend.
+    /// and run-time errors naming the node.
     pub fn run(
         &self,
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
     ) -> Result<Vec<(String, Array)>, Error> {
-        let specs = input_specs(inputs);
-        for spec in &specs {
-            if let Some(expected) = self.inputs.iter().find(|s| s.name == spec.name)
-                && expected != spec
-            {
-                // Different shapes than compiled for: bind again for a precise error.
-                rumba_ir::bind::bind(&self.graph, &specs)?;
-            }
+        self.check_inputs(inputs)?;
+        match (&self.plan, &self.executor) {
+            (Some(plan), Some(executor)) => Ok(executor.run(plan, inputs, params)?),
+            _ => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
         }
-        match self.backend {
-            Backend::Interp | Backend::Auto => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
+    }
+
+    /// Like [`Executable::run`], writing into caller-provided outputs (in output order, each of
+    /// the output's dtype and shape), so a slider loop allocates no output.
+    ///
+    /// # Errors
+    /// As [`Executable::run`], and outputs of the wrong dtype or shape.
+    pub fn run_into(
+        &self,
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        outputs: &mut [Array],
+    ) -> Result<(), Error> {
+        self.check_inputs(inputs)?;
+        match (&self.plan, &self.executor) {
+            (Some(plan), Some(executor)) => {
+                let mut named: Vec<(&str, exec::ArrayViewMut<'_>)> = plan
+                    .outputs
+                    .iter()
+                    .zip(outputs.iter_mut())
+                    .map(|((name, _), a)| (name.as_str(), exec::ArrayViewMut::from(a)))
+                    .collect();
+                Ok(executor.run_into(plan, inputs, params, &mut named)?)
+            }
+            _ => {
+                let results = rumba_interp::evaluate(&self.graph, inputs, params)?;
+                for ((name, result), out) in results.into_iter().zip(outputs.iter_mut()) {
+                    if result.dtype() != out.dtype() || result.shape() != out.shape() {
+                        return Err(exec::ExecError::Output {
+                            name,
+                            message: format!(
+                                "expected a {} array of shape {:?}, found a {} array of shape {:?}",
+                                result.dtype(),
+                                result.shape(),
+                                out.dtype(),
+                                out.shape()
+                            ),
+                        }
+                        .into());
+                    }
+                    *out = result;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -1,0 +1,248 @@
+//! Fusion: a bound, optimised [`Graph`] becomes a [`Plan`] of loop-nest kernels.
+//!
+//! Preconditions: the graph is bound ([`rumba_ir::bind::Bound`] gives every node's extents);
+//! the graph passes ran (or were disabled). Postcondition: a plan that passes
+//! [`rumba_plan::verify`], computing every graph output.
+//!
+//! ```text
+//! out = (f32(x) − R) / R,  R = reduce(mean, [0], x[0:10])
+//!   ⇒ k0: reduce stage over (T:10 reduced, 1, H, W, C) → buffer R
+//!     k1: elementwise over (T, H, W, C): loads x and R (broadcast: stride 0 over T) → out
+//! ```
+//!
+//! [`decide`] picks the materialised nodes and reduction stages (its docs state the rules);
+//! [`kernel`] builds each kernel by tracing index maps ([`maps`], [`walk`]); the schedule
+//! (which axis is tiled, how long a tile is) is chosen here, apart from what is computed.
+
+mod decide;
+mod kernel;
+mod maps;
+mod walk;
+
+use decide::Stage;
+use kernel::{Builder, Ctx};
+use rumba_ir::bind::Bound;
+use rumba_ir::op::Op;
+use rumba_ir::{Graph, NodeId};
+use rumba_plan::{Buffer, BufferId, Kernel, Plan, Role, Schedule, Store};
+use std::collections::BTreeMap;
+
+/// Enough tiles to keep 8 threads busy when tiles are short: the tile axis is the outermost
+/// parallel axis with at least this many iterations, if there is one.
+pub const MIN_TILES: usize = 8;
+
+/// How fusion runs.
+#[derive(Clone, Debug)]
+pub struct FuseOptions {
+    /// Fuse (the default); `false` materialises every node (a differential baseline).
+    pub fusion: bool,
+    /// Target number of domain points per tile (tiles split the outermost parallel axis).
+    pub tile_points: usize,
+}
+
+impl Default for FuseOptions {
+    fn default() -> FuseOptions {
+        FuseOptions {
+            fusion: true,
+            tile_points: 1 << 20,
+        }
+    }
+}
+
+/// A fusion failure: always a bug in rumba, never bad user input (which binding rejects).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FuseError {
+    /// An invariant of the fusion algorithm broke.
+    #[error("internal fusion error: {0}")]
+    Internal(String),
+    /// The plan built does not verify.
+    #[error(transparent)]
+    Verify(#[from] rumba_plan::VerifyError),
+}
+
+impl FuseError {
+    pub(crate) fn internal(message: impl Into<String>) -> FuseError {
+        FuseError::Internal(message.into())
+    }
+}
+
+/// Builds the plan of a bound graph.
+///
+/// # Errors
+/// Only on an internal inconsistency (a bug), reported rather than panicking.
+pub fn fuse(graph: &Graph, bound: &Bound, options: &FuseOptions) -> Result<Plan, FuseError> {
+    let shapes = &bound.shapes;
+    let mut ctx = Ctx {
+        graph,
+        shapes,
+        slots: walk::Slots::default(),
+        buffers: Vec::new(),
+        buffer_of: Default::default(),
+    };
+    let mut inputs = Vec::new();
+    for (name, id) in graph.inputs() {
+        let buffer = add_buffer(&mut ctx, id, Role::Input { name: name.to_owned() });
+        inputs.push((name.to_owned(), buffer));
+    }
+    let output_nodes: Vec<NodeId> = graph.outputs.iter().map(|o| o.node).collect();
+    let decisions = decide::decide(graph, shapes, &output_nodes, options.fusion, &mut ctx.slots);
+
+    // Buffers: one per output name, a temp for every other root.
+    let mut outputs = Vec::new();
+    let mut root_buffers: BTreeMap<NodeId, Vec<BufferId>> = BTreeMap::new();
+    for out in &graph.outputs {
+        let node = graph.node(out.node);
+        ctx.buffers.push(Buffer {
+            dtype: node.dtype,
+            shape: shapes[out.node.index()].clone(),
+            role: Role::Output { name: out.name.clone() },
+        });
+        let buffer = BufferId(ctx.buffers.len() as u32 - 1);
+        outputs.push((out.name.clone(), buffer));
+        root_buffers.entry(out.node).or_default().push(buffer);
+    }
+    for &root in &decisions.roots {
+        if !root_buffers.contains_key(&root) {
+            let buffer = add_buffer(&mut ctx, root, Role::Temp);
+            root_buffers.insert(root, vec![buffer]);
+        }
+        ctx.buffer_of.entry(root).or_insert(root_buffers[&root][0]);
+    }
+
+    let mut kernels = Vec::new();
+    for group in groups(graph, shapes, &decisions.roots, &decisions.stages) {
+        let stage = decisions
+            .stages
+            .get(&group[0])
+            .map(|s| merged_stage(s, &group, &decisions.stages));
+        let kernel = build(&mut ctx, &group, stage.as_ref(), &root_buffers, kernels.len(), options)?;
+        kernels.push(kernel);
+    }
+    let plan = Plan {
+        buffers: ctx.buffers,
+        params: ctx.slots.sources,
+        kernels,
+        inputs,
+        outputs,
+    };
+    rumba_plan::verify(&plan)?;
+    Ok(plan)
+}
+
+fn add_buffer(ctx: &mut Ctx<'_>, node: NodeId, role: Role) -> BufferId {
+    let n = ctx.graph.node(node);
+    ctx.buffers.push(Buffer {
+        dtype: n.dtype,
+        shape: ctx.shapes[node.index()].clone(),
+        role,
+    });
+    let id = BufferId(ctx.buffers.len() as u32 - 1);
+    ctx.buffer_of.insert(node, id);
+    id
+}
+
+/// Roots computed by one kernel: reduction roots with the same stage key and shape share one
+/// (siblings: envelope min and max); every other root has its own. In root order, so every
+/// kernel comes after the kernels writing what it reads.
+fn groups(
+    graph: &Graph,
+    shapes: &[Vec<usize>],
+    roots: &std::collections::BTreeSet<NodeId>,
+    stages: &BTreeMap<NodeId, Stage>,
+) -> Vec<Vec<NodeId>> {
+    let mut groups: Vec<Vec<NodeId>> = Vec::new();
+    let mut by_key: BTreeMap<(String, Vec<usize>), usize> = BTreeMap::new();
+    for &root in roots {
+        if matches!(graph.node(root).op, Op::Input { .. }) && !graph.outputs.iter().any(|o| o.node == root) {
+            continue;
+        }
+        let own_stage = stages.get(&root).filter(|s| s.reductions == [root]);
+        if let Some(stage) = own_stage {
+            let key = (format!("{:?}", stage.key), shapes[root.index()].clone());
+            if let Some(&g) = by_key.get(&key) {
+                groups[g].push(root);
+                continue;
+            }
+            by_key.insert(key, groups.len());
+        }
+        groups.push(vec![root]);
+    }
+    groups
+}
+
+/// The stage of a group: the members' reductions together.
+fn merged_stage(first: &Stage, group: &[NodeId], stages: &BTreeMap<NodeId, Stage>) -> Stage {
+    let mut stage = first.clone();
+    for root in &group[1..] {
+        if let Some(s) = stages.get(root) {
+            stage.reductions.extend(s.reductions.iter().copied());
+        }
+    }
+    stage
+}
+
+fn build(
+    ctx: &mut Ctx<'_>,
+    group: &[NodeId],
+    stage: Option<&Stage>,
+    root_buffers: &BTreeMap<NodeId, Vec<BufferId>>,
+    index: usize,
+    options: &FuseOptions,
+) -> Result<Kernel, FuseError> {
+    let graph = ctx.graph;
+    let mut b = Builder::new(ctx, group, stage)?;
+    let root_map = b.root_map();
+    let mut stores = Vec::new();
+    for &root in group {
+        let value = b.trace(root, &root_map)?;
+        for &buffer in &root_buffers[&root] {
+            stores.push(Store {
+                buffer,
+                map: rumba_plan::IndexMap { dims: root_map.clone() },
+                value,
+            });
+        }
+    }
+    let schedule = schedule(&b.domain, options);
+    let name = format!("k{index}_{}", graph.origin(group[0]).id);
+    let fused = b
+        .fused
+        .iter()
+        .map(|&id| {
+            let o = graph.origin(id);
+            format!("{id} {} ({})", graph.node(id).op.name(), o.id)
+        })
+        .collect();
+    Ok(Kernel {
+        name,
+        fused,
+        domain: b.domain,
+        loads: b.loads,
+        exprs: b.exprs,
+        reductions: b.reductions,
+        stores,
+        spans: b.spans,
+        schedule,
+    })
+}
+
+/// Tiles cut one parallel axis — the outermost with at least [`MIN_TILES`] iterations, else
+/// the outermost with more than one — into runs of about `options.tile_points` domain points.
+/// Tiles are fixed here, never by the thread pool, so results do not depend on the number of
+/// threads.
+fn schedule(domain: &[rumba_plan::Axis], options: &FuseOptions) -> Schedule {
+    let tile_axis = domain
+        .iter()
+        .position(|a| !a.reduced && a.extent >= MIN_TILES)
+        .or_else(|| domain.iter().position(|a| !a.reduced && a.extent > 1));
+    let tile_len = tile_axis.map_or(1, |t| {
+        let points: usize = domain.iter().map(|a| a.extent).product();
+        let per_iteration = (points / domain[t].extent).max(1);
+        (options.tile_points / per_iteration).clamp(1, domain[t].extent)
+    });
+    Schedule {
+        tile_axis,
+        tile_len,
+        vector_width: 4,
+    }
+}

@@ -1,0 +1,347 @@
+//! The executor: runs a [`Plan`] on rayon (DESIGN §3 step 5, §4, §5).
+//!
+//! [`Executor::run`] checks the plan ([`rumba_plan::verify()`], [`rumba_plan::eval::check`]),
+//! resolves params into the plan's run-time slots and matches the inputs to its input
+//! buffers (with the errors binding a graph gives), allocates temps and outputs
+//! (C-contiguous, zero-initialised) and materialises constant buffers, builds one
+//! [`BufferArg`] per plan buffer and checks them with [`check_args`]. Then it runs the
+//! kernels in order; each is cut into the tiles its [`rumba_plan::Schedule`] fixes, and the
+//! tiles run in parallel on the executor's thread pool, one kernel call per tile. Tiles are
+//! never chosen by rayon's splitting and the tiles of a kernel write disjoint elements, so
+//! the results are bitwise identical for any number of threads. A kernel whose tiles cannot
+//! be shown to write disjoint elements (see [`tiles_are_independent`]) runs its tiles in one
+//! call on the calling thread instead.
+//!
+//! The only backend so far is the plan evaluator ([`rumba_plan::eval::run_kernel`]); compiled
+//! kernels will be called the same way, through the same [`KernelArgs`].
+//!
+//! All `unsafe` of the executor is in this file.
+
+mod resolve;
+mod storage;
+
+pub use storage::ArrayViewMut;
+
+use rayon::prelude::*;
+use rumba_ir::{Array, ArrayView, At, GraphError};
+use rumba_plan::args::{ArgsError, check_args, reachable};
+use rumba_plan::eval::{EvalError, run_kernel};
+use rumba_plan::{Accumulate, BufferArg, Kernel, KernelArgs, Plan, Role, VerifyError};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use storage::Raw;
+
+/// Executor options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOptions {
+    /// Worker threads; 0 = one per core.
+    pub threads: usize,
+}
+
+/// What can go wrong running a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A param or input is missing, unknown or of the wrong dtype or shape, or a slice start
+    /// is not an integer or out of range; names the param, input or node.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// A caller's output array is missing, unknown, duplicated or of the wrong dtype or shape.
+    #[error("output \"{name}\": {message}")]
+    Output {
+        /// The output's name.
+        name: String,
+        /// What was expected and found.
+        message: String,
+    },
+    /// A reduction failed at run time (an integer min/max over a lane its mask left empty).
+    #[error("{at}: {message}")]
+    Reduction {
+        /// The reduction's graph node.
+        at: At,
+        /// What failed.
+        message: String,
+    },
+    /// The plan breaks an invariant (a bug in the optimizer).
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The evaluator cannot run a kernel of the plan (a bug in the optimizer).
+    #[error(transparent)]
+    Unsupported(#[from] EvalError),
+    /// The kernel arguments do not fit the plan (a bug in the executor).
+    #[error(transparent)]
+    Args(#[from] ArgsError),
+    /// The worker threads could not be started.
+    #[error("cannot start {threads} worker threads: {source}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// Runs plans on a thread pool built once.
+#[derive(Debug)]
+pub struct Executor {
+    pool: rayon::ThreadPool,
+}
+
+/// The arguments shared by the tiles of a kernel.
+struct SharedArgs(KernelArgs);
+
+// SAFETY: `KernelArgs` is only raw pointers to (1) the `BufferArg`s, strides and params,
+// which live in `Executor::execute`'s frame or its caller's until every tile has finished and
+// are only read; (2) buffer elements: tiles read inputs, constants and earlier kernels'
+// results (nobody writes those while a kernel runs) and write disjoint elements
+// (`tiles_are_independent`, else the tiles run in one call on one thread); (3) the error slot,
+// accessed only atomically while tiles run. So sharing it between the pool's threads creates
+// no data race.
+unsafe impl Sync for SharedArgs {}
+
+impl Executor {
+    /// An executor with `threads` worker threads (0 = one per core).
+    ///
+    /// # Errors
+    /// [`ExecError::ThreadPool`] if the threads cannot be started.
+    pub fn new(threads: usize) -> Result<Executor, ExecError> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("rumba-worker-{i}"))
+            .build()
+            .map_err(|source| ExecError::ThreadPool { threads, source })?;
+        Ok(Executor { pool })
+    }
+
+    /// An executor with these options.
+    ///
+    /// # Errors
+    /// As [`Executor::new`].
+    pub fn with_options(options: &ExecOptions) -> Result<Executor, ExecError> {
+        Executor::new(options.threads)
+    }
+
+    /// The number of worker threads.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Runs `plan` on `inputs` (by name, any strides) with `params` (by name; missing ones
+    /// take their defaults). Returns the outputs in `plan.outputs` order as owned,
+    /// C-contiguous arrays.
+    ///
+    /// # Errors
+    /// See [`ExecError`]: bad inputs or params, a reduction failing at run time, a plan the
+    /// executor cannot run.
+    pub fn run(
+        &self,
+        plan: &Plan,
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+    ) -> Result<Vec<(String, Array)>, ExecError> {
+        let (slots, which) = prepare(plan, inputs, params)?;
+        let mut owned = storage::allocate(plan, &vec![false; plan.buffers.len()])?;
+        let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
+        for ((_, id), &k) in plan.inputs.iter().zip(&which) {
+            raws[id.0 as usize] = Some(storage::raw_view(&inputs[k].1));
+        }
+        let raws = storage::complete(raws)?;
+        // SAFETY: `raws` describes `owned` (allocated with each buffer's dtype and shape, not
+        // touched until `execute` returns) and the caller's input views (borrowed for this
+        // call; verify guarantees no kernel stores to an input).
+        unsafe { self.execute(plan, &slots, &raws)? };
+        let mut outputs = Vec::with_capacity(plan.outputs.len());
+        for (k, (name, id)) in plan.outputs.iter().enumerate() {
+            let b = id.0 as usize;
+            let used_later = plan.outputs[k + 1..].iter().any(|(_, j)| j == id);
+            let array = if used_later { owned[b].clone() } else { owned[b].take() };
+            let array = array.unwrap_or_else(|| {
+                // Not allocated here: an input buffer, copied into a C-contiguous array.
+                let k = plan.inputs.iter().position(|(_, j)| j == id).map(|i| which[i]);
+                let view = &inputs[k.expect("complete() found storage for every buffer")].1;
+                rumba_ir::with_view!(view, a => Array::from(a.as_standard_layout().into_owned()))
+            });
+            outputs.push((name.clone(), array));
+        }
+        Ok(outputs)
+    }
+
+    /// Like [`Executor::run`], writing the outputs into the caller's arrays (by name; each
+    /// must have the output's dtype and shape; any strides), so a loop re-running a plan
+    /// allocates only its temps. Every output of the plan must be given exactly once.
+    ///
+    /// # Errors
+    /// As [`Executor::run`], and [`ExecError::Output`] for a missing, unknown or duplicated
+    /// output or one of the wrong dtype or shape. On an error the outputs' contents are
+    /// unspecified.
+    pub fn run_into(
+        &self,
+        plan: &Plan,
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        outputs: &mut [(&str, ArrayViewMut<'_>)],
+    ) -> Result<(), ExecError> {
+        let (slots, which) = prepare(plan, inputs, params)?;
+        let places = resolve::match_outputs(plan, outputs)?;
+        // The first output naming an output buffer receives the kernels' writes.
+        let mut direct: Vec<Option<usize>> = vec![None; plan.buffers.len()];
+        for ((_, id), &j) in plan.outputs.iter().zip(&places) {
+            let b = id.0 as usize;
+            if matches!(plan.buffers[b].role, Role::Output { .. }) && direct[b].is_none() {
+                direct[b] = Some(j);
+            }
+        }
+        let is_direct: Vec<bool> = direct.iter().map(Option::is_some).collect();
+        let mut owned = storage::allocate(plan, &is_direct)?;
+        let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
+        for (b, j) in direct.iter().enumerate() {
+            if let Some(j) = *j {
+                raws[b] = Some(storage::raw_view_mut(&mut outputs[j].1));
+            }
+        }
+        for ((_, id), &k) in plan.inputs.iter().zip(&which) {
+            raws[id.0 as usize] = Some(storage::raw_view(&inputs[k].1));
+        }
+        let raws = storage::complete(raws)?;
+        // SAFETY: as in `run`, plus the caller's output views: mutably borrowed for this call
+        // (so nothing else accesses them), of the buffer's dtype and shape (match_outputs),
+        // and never aliasing themselves (an ndarray mutable view cannot).
+        unsafe { self.execute(plan, &slots, &raws)? };
+        for ((_, id), &j) in plan.outputs.iter().zip(&places) {
+            let b = id.0 as usize;
+            if direct[b] == Some(j) {
+                continue;
+            }
+            let copied = match (direct[b], &owned[b]) {
+                (Some(i), _) => {
+                    let source = outputs[i].1.to_owned();
+                    storage::assign(&mut outputs[j].1, &source.view())
+                }
+                (None, Some(a)) => storage::assign(&mut outputs[j].1, &a.view()),
+                (None, None) => {
+                    let k = plan.inputs.iter().position(|(_, i)| i == id).map(|i| which[i]);
+                    storage::assign(&mut outputs[j].1, &inputs[k.expect("an input buffer")].1)
+                }
+            };
+            debug_assert!(copied, "match_outputs checked the dtype");
+        }
+        Ok(())
+    }
+
+    /// Runs every kernel of `plan` on the buffers `raws` with the param slot values `slots`.
+    ///
+    /// # Safety
+    /// `raws[b]` must describe live memory holding plan buffer `b` (its dtype and shape, with
+    /// those strides) for the whole call, writable and accessed by nothing else during the
+    /// call for every buffer a kernel stores to, where distinct indices are distinct elements.
+    unsafe fn execute(&self, plan: &Plan, slots: &[f64], raws: &[Raw]) -> Result<(), ExecError> {
+        let buffers: Vec<BufferArg> = plan
+            .buffers
+            .iter()
+            .zip(raws)
+            .map(|(buffer, raw)| {
+                let (min_offset, max_offset) = reachable(&buffer.shape, &raw.strides);
+                let rank = raw.strides.len() as u64;
+                BufferArg {
+                    ptr: raw.ptr,
+                    min_offset,
+                    max_offset,
+                    rank,
+                    strides: raw.strides.as_ptr(),
+                }
+            })
+            .collect();
+        let error = AtomicI64::new(0);
+        let args = SharedArgs(KernelArgs {
+            buffers: buffers.as_ptr(),
+            n_buffers: buffers.len() as u64,
+            params: slots.as_ptr(),
+            n_params: slots.len() as u64,
+            error: error.as_ptr(),
+        });
+        // SAFETY: `buffers` holds `n_buffers` entries whose `strides` point into `raws`, with
+        // `rank` values each; all outlive this call.
+        unsafe { check_args(plan, &args.0)? };
+        for kernel in &plan.kernels {
+            let args = &args;
+            let run_tiles = |begin: i64, end: i64| {
+                // SAFETY: check_args passed; the memory is valid and exclusive as this fn's
+                // contract requires; `params` and `error` live in this frame and the error slot
+                // is only accessed atomically until the kernel's tiles have all finished;
+                // concurrent calls write disjoint elements (`tiles_are_independent`), and no
+                // kernel writes what it reads (same check) or what a concurrent call reads.
+                unsafe { run_kernel(plan, kernel, &args.0, begin, end) }
+            };
+            let tiles = kernel.tiles() as i64;
+            if tiles_are_independent(kernel) {
+                self.pool
+                    .install(|| (0..tiles).into_par_iter().for_each(|t| run_tiles(t, t + 1)));
+            } else {
+                run_tiles(0, tiles);
+            }
+            let code = error.load(Ordering::SeqCst);
+            if code > 0 {
+                return Err(reduction_failure(kernel, code as usize - 1));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the tiles of `kernel` may run concurrently: one tile, or every buffer it stores
+/// to is stored by one store only and never loaded by the kernel, and every store has a
+/// buffer dimension that depends on the tile axis and on no other axis of extent > 1 — so
+/// different tiles write different elements.
+pub fn tiles_are_independent(kernel: &Kernel) -> bool {
+    let Some(t) = kernel.schedule.tile_axis else {
+        return true;
+    };
+    kernel.stores.iter().enumerate().all(|(i, s)| {
+        let unique = kernel.stores.iter().skip(i + 1).all(|o| o.buffer != s.buffer);
+        let unread = kernel.loads.iter().all(|l| l.buffer != s.buffer);
+        let separates = s.map.dims.iter().any(|a| {
+            a.coefs.get(t).is_some_and(|&c| c != 0)
+                && a.coefs
+                    .iter()
+                    .zip(&kernel.domain)
+                    .enumerate()
+                    .all(|(ax, (&c, d))| ax == t || c == 0 || d.extent <= 1)
+        });
+        unique && unread && separates
+    })
+}
+
+/// The error for reduction `index` of `kernel` failing at run time.
+fn reduction_failure(kernel: &Kernel, index: usize) -> ExecError {
+    let r = &kernel.reductions[index];
+    let kind = match &r.kind {
+        Accumulate::Stat(k) => k.to_string(),
+        Accumulate::Weighted { .. } => "weighted sum".to_owned(),
+    };
+    let dtype = kernel.exprs[r.value.0 as usize].dtype;
+    let message =
+        format!("the mask selects no element of a lane, and the {kind} of an empty set of {dtype} values has no value");
+    ExecError::Reduction {
+        at: r.at.clone(),
+        message,
+    }
+}
+
+/// Checks the plan and the caller's params and inputs: the slot values, and for each plan
+/// input the index of the caller's array.
+fn prepare(
+    plan: &Plan,
+    inputs: &[(&str, ArrayView<'_>)],
+    params: &BTreeMap<String, f64>,
+) -> Result<(Vec<f64>, Vec<usize>), ExecError> {
+    rumba_plan::verify(plan)?;
+    for kernel in &plan.kernels {
+        rumba_plan::eval::check(plan, kernel)?;
+    }
+    Ok((resolve::params(plan, params)?, resolve::inputs(plan, inputs)?))
+}

@@ -40,8 +40,9 @@ pub struct KernelArgs {
     /// Number of slots.
     pub n_params: u64,
     /// Set by a kernel to 1 + the index of a reduction that failed at run time (an integer
-    /// min/max over a lane the mask left empty); 0 means no error. Written with a plain store
-    /// by at most the failing tiles, read after all tiles finished.
+    /// min/max over a lane the mask left empty); 0 means no error. Tiles update it atomically
+    /// keeping the smallest value (so the error reported does not depend on thread count);
+    /// the executor reads it after all tiles finished.
     pub error: *mut i64,
 }
 

@@ -94,6 +94,8 @@ pub enum ParamSource {
         name: String,
         /// Its default.
         default: Option<f64>,
+        /// The param node, for errors.
+        at: At,
     },
     /// The first index of a run-time slice (`slice_at`): the param `name` normalised
     /// (negative counts from the end) and checked to fit `len` elements every `step` on an

@@ -134,8 +134,8 @@ impl<'a, 'g> Builder<'a, 'g> {
                 }
             }
             StageKey::Window { axis, size, .. } => {
-                for b in 0..x_shape.len() {
-                    if let Some(r) = axes[b] {
+                for (b, follows) in axes.iter().enumerate().take(x_shape.len()) {
+                    if let Some(r) = *follows {
                         push_roots(r, &mut domain, &mut root_pos);
                     }
                     input_axes.push(Ok(b));

@@ -84,6 +84,10 @@ pub fn fuse(graph: &Graph, bound: &Bound, options: &FuseOptions) -> Result<Plan,
         let buffer = add_buffer(&mut ctx, id, Role::Input { name: name.to_owned() });
         inputs.push((name.to_owned(), buffer));
     }
+    // Every graph param has a slot, used or not, so a run accepts exactly the graph's params.
+    for (_, _, id) in graph.params() {
+        ctx.slots.named(graph, id);
+    }
     let output_nodes: Vec<NodeId> = graph.outputs.iter().map(|o| o.node).collect();
     let decisions = decide::decide(graph, shapes, &output_nodes, options.fusion, &mut ctx.slots);
 
@@ -102,9 +106,8 @@ pub fn fuse(graph: &Graph, bound: &Bound, options: &FuseOptions) -> Result<Plan,
         root_buffers.entry(out.node).or_default().push(buffer);
     }
     for &root in &decisions.roots {
-        if !root_buffers.contains_key(&root) {
-            let buffer = add_buffer(&mut ctx, root, Role::Temp);
-            root_buffers.insert(root, vec![buffer]);
+        if let std::collections::btree_map::Entry::Vacant(e) = root_buffers.entry(root) {
+            e.insert(vec![add_buffer(&mut ctx, root, Role::Temp)]);
         }
         ctx.buffer_of.entry(root).or_insert(root_buffers[&root][0]);
     }

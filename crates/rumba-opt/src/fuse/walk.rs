@@ -34,6 +34,7 @@ impl Slots {
             ParamSource::Named {
                 name: name.clone(),
                 default: default.map(|d| d.0),
+                at: At::node(graph.origin(param)),
             },
         )
     }

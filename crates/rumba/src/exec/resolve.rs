@@ -43,13 +43,13 @@ pub(crate) fn params(plan: &Plan, supplied: &BTreeMap<String, f64>) -> Result<Ve
     plan.params
         .iter()
         .map(|p| match p {
-            ParamSource::Named { name, default } => {
+            ParamSource::Named { name, default, at } => {
                 supplied
                     .get(name)
                     .copied()
                     .or(*default)
                     .ok_or_else(|| GraphError::MissingParam {
-                        at: named(name, "param"),
+                        at: at.clone(),
                         name: name.clone(),
                     })
             }

@@ -42,6 +42,7 @@ fn elementwise_over_a_reversed_permuted_view_matches_the_interpreter_and_direct_
     let p_slot = pb.param(ParamSource::Named {
         name: "p".into(),
         default: Some(0.5),
+        at: at("p"),
     });
     let mut k = Kb::new("k0_elementwise", &[(2, false), (4, false), (3, false)]).tile(1, 1);
     let id = || (0..3).map(|a| Affine::axis(a, 3)).collect::<Vec<_>>();
@@ -145,6 +146,7 @@ pub fn slice_at_plan() -> rumba_plan::Plan {
     let gain = pb.param(ParamSource::Named {
         name: "gain".into(),
         default: Some(2.0),
+        at: at("gain"),
     });
     let mut k = Kb::new("k0_slice_at", &[(3, false), (3, false)]).tile(0, 1);
     let rows = Affine {

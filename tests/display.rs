@@ -1,5 +1,5 @@
-//! The typed graph as text (`rumba check`) is snapshot-tested; the DOT drawing is checked
-//! structurally (one box per primitive, one edge per operand and output).
+//! The typed graph as text (`rumba check`) and the optimised plan (`rumba explain`) of every
+//! example are snapshot-tested; the DOT drawings are checked structurally.
 
 use rumba::{Graph, format};
 use std::path::Path;
@@ -56,4 +56,18 @@ fn dot_has_a_box_per_node_and_an_edge_per_operand() {
         dot.contains("label=\"out [pipeline]\""),
         "helpers form clusters:\n{dot}"
     );
+}
+
+#[test]
+fn explain_of_the_examples() {
+    for stem in ["background_subtraction", "sliding_normalisation", "envelope", "roi_series"] {
+        let graph = example(stem);
+        let dtype = graph.node(graph.inputs()[0].1).dtype;
+        let specs = vec![rumba::InputSpec { name: "x".into(), dtype, shape: vec![16, 264, 384, 1] }];
+        let exe = rumba::compile(&graph, &specs, &rumba::Options::default()).expect("compiles");
+        let plan = exe.plan().expect("a plan");
+        snapshot(&format!("explain_{stem}"), &plan.to_string());
+        let dot = rumba_plan::display::to_dot(plan);
+        assert_eq!(dot.matches("shape=box").count(), plan.kernels.len());
+    }
 }

@@ -60,10 +60,19 @@ fn dot_has_a_box_per_node_and_an_edge_per_operand() {
 
 #[test]
 fn explain_of_the_examples() {
-    for stem in ["background_subtraction", "sliding_normalisation", "envelope", "roi_series"] {
+    for stem in [
+        "background_subtraction",
+        "sliding_normalisation",
+        "envelope",
+        "roi_series",
+    ] {
         let graph = example(stem);
         let dtype = graph.node(graph.inputs()[0].1).dtype;
-        let specs = vec![rumba::InputSpec { name: "x".into(), dtype, shape: vec![16, 264, 384, 1] }];
+        let specs = vec![rumba::InputSpec {
+            name: "x".into(),
+            dtype,
+            shape: vec![16, 264, 384, 1],
+        }];
         let exe = rumba::compile(&graph, &specs, &rumba::Options::default()).expect("compiles");
         let plan = exe.plan().expect("a plan");
         snapshot(&format!("explain_{stem}"), &plan.to_string());

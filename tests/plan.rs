@@ -7,7 +7,7 @@
 
 mod support;
 
-use rumba::{Array, Graph, Options, format};
+use rumba::{Array, Backend, Graph, Options, format};
 use std::collections::BTreeMap;
 use support::cases::{json_graph, load_cases};
 

@@ -5,6 +5,7 @@
 
 pub mod blitz;
 pub mod cases;
+pub mod random_graphs;
 
 use rumba::{Array, ArrayView};
 use std::path::{Path, PathBuf};

@@ -118,7 +118,7 @@ pub enum ParamSource {
 }
 
 /// One axis of an iteration domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Axis {
     /// Number of iterations.
     pub extent: usize,
@@ -185,7 +185,7 @@ pub struct IndexMap {
 }
 
 /// A load: a buffer read at an index map.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Load {
     /// The buffer.
     pub buffer: BufferId,
@@ -194,7 +194,7 @@ pub struct Load {
 }
 
 /// The rows of a polygon mask: for each image row, the half-open column spans inside.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SpanTable {
     /// Image width (columns ≥ width are outside).
     pub width: usize,
@@ -216,7 +216,7 @@ impl SpanTable {
 }
 
 /// One node of a kernel's expression DAG; operands precede users.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expr {
     /// The value of `loads[load]` at the current point (the buffer's dtype).
     Load {
@@ -292,7 +292,7 @@ pub enum Expr {
 }
 
 /// An expression with its result dtype.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ExprNode {
     /// The expression.
     pub expr: Expr,
@@ -301,7 +301,7 @@ pub struct ExprNode {
 }
 
 /// What a reduction accumulates.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Accumulate {
     /// A statistic (DESIGN §2): sums in f64 in domain order, Welford for var/std, sorted
     /// scratch for median/percentile; min/max NaN-propagating in the input dtype.
@@ -331,7 +331,7 @@ pub struct Reduction {
 }
 
 /// A store: a buffer written at an index map with an expression's value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Store {
     /// The buffer.
     pub buffer: BufferId,
@@ -342,7 +342,7 @@ pub struct Store {
 }
 
 /// How a kernel is iterated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Schedule {
     /// The parallel domain axis cut into tiles run independently (`None`: one tile).
     pub tile_axis: Option<usize>,

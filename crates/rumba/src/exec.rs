@@ -24,6 +24,7 @@ pub use storage::ArrayViewMut;
 
 use rayon::prelude::*;
 use rumba_ir::{Array, ArrayView, At, GraphError};
+use rumba_jit::abi::KernelFn;
 use rumba_plan::args::{ArgsError, check_args, reachable};
 use rumba_plan::eval::{EvalError, run_kernel};
 use rumba_plan::{Accumulate, BufferArg, Kernel, KernelArgs, Plan, Role, VerifyError};
@@ -144,6 +145,21 @@ impl Executor {
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
     ) -> Result<Vec<(String, Array)>, ExecError> {
+        self.run_native(plan, &[], inputs, params)
+    }
+
+    /// Like [`Executor::run`], running kernel `k` as the compiled function `natives[k]` where
+    /// it is `Some` (and on the plan evaluator otherwise, or when `natives` is shorter).
+    ///
+    /// # Errors
+    /// As [`Executor::run`].
+    pub fn run_native(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+    ) -> Result<Vec<(String, Array)>, ExecError> {
         let (slots, which) = prepare(plan, inputs, params)?;
         let mut owned = storage::allocate(plan, &vec![false; plan.buffers.len()])?;
         let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
@@ -154,7 +170,7 @@ impl Executor {
         // SAFETY: `raws` describes `owned` (allocated with each buffer's dtype and shape, not
         // touched until `execute` returns) and the caller's input views (borrowed for this
         // call; verify guarantees no kernel stores to an input).
-        unsafe { self.execute(plan, &slots, &raws)? };
+        unsafe { self.execute(plan, natives, &slots, &raws)? };
         let mut outputs = Vec::with_capacity(plan.outputs.len());
         for (k, (name, id)) in plan.outputs.iter().enumerate() {
             let b = id.0 as usize;
@@ -186,6 +202,21 @@ impl Executor {
         params: &BTreeMap<String, f64>,
         outputs: &mut [(&str, ArrayViewMut<'_>)],
     ) -> Result<(), ExecError> {
+        self.run_into_native(plan, &[], inputs, params, outputs)
+    }
+
+    /// Like [`Executor::run_into`], with compiled kernels as in [`Executor::run_native`].
+    ///
+    /// # Errors
+    /// As [`Executor::run_into`].
+    pub fn run_into_native(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        outputs: &mut [(&str, ArrayViewMut<'_>)],
+    ) -> Result<(), ExecError> {
         let (slots, which) = prepare(plan, inputs, params)?;
         let places = resolve::match_outputs(plan, outputs)?;
         // The first output naming an output buffer receives the kernels' writes.
@@ -211,7 +242,7 @@ impl Executor {
         // SAFETY: as in `run`, plus the caller's output views: mutably borrowed for this call
         // (so nothing else accesses them), of the buffer's dtype and shape (match_outputs),
         // and never aliasing themselves (an ndarray mutable view cannot).
-        unsafe { self.execute(plan, &slots, &raws)? };
+        unsafe { self.execute(plan, natives, &slots, &raws)? };
         for ((_, id), &j) in plan.outputs.iter().zip(&places) {
             let b = id.0 as usize;
             if direct[b] == Some(j) {
@@ -239,7 +270,13 @@ impl Executor {
     /// `raws[b]` must describe live memory holding plan buffer `b` (its dtype and shape, with
     /// those strides) for the whole call, writable and accessed by nothing else during the
     /// call for every buffer a kernel stores to, where distinct indices are distinct elements.
-    unsafe fn execute(&self, plan: &Plan, slots: &[f64], raws: &[Raw]) -> Result<(), ExecError> {
+    unsafe fn execute(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        slots: &[f64],
+        raws: &[Raw],
+    ) -> Result<(), ExecError> {
         let buffers: Vec<BufferArg> = plan
             .buffers
             .iter()
@@ -267,15 +304,20 @@ impl Executor {
         // SAFETY: `buffers` holds `n_buffers` entries whose `strides` point into `raws`, with
         // `rank` values each; all outlive this call.
         unsafe { check_args(plan, &args.0)? };
-        for kernel in &plan.kernels {
+        for (k, kernel) in plan.kernels.iter().enumerate() {
             let args = &args;
+            let native = natives.get(k).copied().flatten();
             let run_tiles = |begin: i64, end: i64| {
                 // SAFETY: check_args passed; the memory is valid and exclusive as this fn's
                 // contract requires; `params` and `error` live in this frame and the error slot
                 // is only accessed atomically until the kernel's tiles have all finished;
                 // concurrent calls write disjoint elements (`tiles_are_independent`), and no
                 // kernel writes what it reads (same check) or what a concurrent call reads.
-                unsafe { run_kernel(plan, kernel, &args.0, begin, end) }
+                // A compiled kernel was translated from this very kernel of this plan.
+                match native {
+                    Some(f) => unsafe { rumba_jit::abi::call(f, &args.0, begin, end) },
+                    None => unsafe { run_kernel(plan, kernel, &args.0, begin, end) },
+                }
             };
             let tiles = kernel.tiles() as i64;
             if tiles_are_independent(kernel) {

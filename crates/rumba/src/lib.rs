@@ -25,6 +25,7 @@
 //! assert_eq!(outputs[0].1.shape(), &[3, 2, 2, 1]);
 //! ```
 
+pub mod cache;
 pub mod exec;
 pub mod npy;
 pub mod synthetic;
@@ -62,6 +63,29 @@ pub enum Error {
     /// Reading or writing a `.npy` file failed.
     #[error(transparent)]
     Npy(#[from] npy::NpyError),
+    /// `Backend::Jit` could not compile a kernel.
+    #[error("kernel {kernel}: {source}")]
+    Jit {
+        /// The kernel's name.
+        kernel: String,
+        /// Why.
+        source: rumba_jit::JitError,
+    },
+}
+
+/// How one kernel of an executable runs.
+#[derive(Clone, Debug)]
+pub struct KernelInfo {
+    /// The kernel's name.
+    pub name: String,
+    /// `Jit` or `Eval` (never `Auto` or `Interp`).
+    pub backend: Backend,
+    /// Why the evaluator runs it, when the JIT was wanted but could not compile it.
+    pub fallback: Option<String>,
+    /// Codegen time (zero on a cache hit or on the evaluator).
+    pub compile_time: Duration,
+    /// Whether the compiled code came from the kernel cache.
+    pub cache_hit: bool,
 }
 
 /// Which backend runs the graph.
@@ -71,7 +95,10 @@ pub enum Backend {
     Interp,
     /// The plan evaluator: the fused plan's kernels as plain scalar loops, in parallel tiles.
     Eval,
-    /// The best backend built so far (now: the plan evaluator).
+    /// The Cranelift JIT, strictly: a kernel it cannot compile is an error.
+    Jit,
+    /// The JIT, with the plan evaluator for any kernel the JIT cannot compile (reported in
+    /// [`Executable::kernels`], never silent).
     #[default]
     Auto,
 }
@@ -81,6 +108,7 @@ impl fmt::Display for Backend {
         f.write_str(match self {
             Backend::Interp => "interp",
             Backend::Eval => "eval",
+            Backend::Jit => "jit",
             Backend::Auto => "auto",
         })
     }
@@ -136,6 +164,8 @@ pub struct Executable {
     backend: Backend,
     plan: Option<Plan>,
     executor: Option<Arc<Executor>>,
+    natives: Vec<Option<rumba_jit::CompiledKernel>>,
+    kernels: Vec<KernelInfo>,
     /// Time spent in each stage of [`compile`].
     pub stages: Vec<(&'static str, Duration)>,
     /// What each graph pass did.
@@ -160,11 +190,7 @@ impl fmt::Debug for Executable {
 pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result<Executable, Error> {
     let mut stages = Vec::new();
     let bound = stage(&mut stages, "bind", || rumba_ir::bind::bind(graph, inputs))?;
-    let backend = if options.backend == Backend::Interp {
-        Backend::Interp
-    } else {
-        Backend::Eval
-    };
+    let backend = options.backend;
     let mut exe = Executable {
         graph: graph.clone(),
         inputs: inputs.to_vec(),
@@ -172,10 +198,12 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
         backend,
         plan: None,
         executor: None,
+        natives: Vec::new(),
+        kernels: Vec::new(),
         stages: Vec::new(),
         passes: Vec::new(),
     };
-    if backend == Backend::Eval {
+    if backend != Backend::Interp {
         let fusion = !options.disabled_passes.iter().any(|p| p == FUSION);
         let disabled = options
             .disabled_passes
@@ -197,13 +225,57 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
         let plan = stage(&mut stages, "fuse", || {
             rumba_opt::fuse::fuse(&optimized, &rebound, &fuse_options)
         })?;
+        let (natives, kernels) = stage(&mut stages, "codegen", || codegen(&plan, backend))?;
         let executor = stage(&mut stages, "thread pool", || Executor::new(options.threads))?;
+        exe.natives = natives;
+        exe.kernels = kernels;
         exe.plan = Some(plan);
         exe.executor = Some(Arc::new(executor));
         exe.passes = passes;
     }
     exe.stages = stages;
     Ok(exe)
+}
+
+/// Compiles every kernel for `backend`: the evaluator runs all of them (`Eval`), the JIT
+/// compiles each (`Jit`: a failure is an error; `Auto`: the evaluator runs what the JIT cannot
+/// compile, and says why).
+fn codegen(plan: &Plan, backend: Backend) -> Result<(Vec<Option<rumba_jit::CompiledKernel>>, Vec<KernelInfo>), Error> {
+    let mut natives = Vec::new();
+    let mut infos = Vec::new();
+    for kernel in &plan.kernels {
+        let mut info = KernelInfo {
+            name: kernel.name.clone(),
+            backend: Backend::Eval,
+            fallback: None,
+            compile_time: Duration::ZERO,
+            cache_hit: false,
+        };
+        let native = match backend {
+            Backend::Jit | Backend::Auto => match cache::get_or_compile(plan, kernel) {
+                Ok((compiled, hit)) => {
+                    info.backend = Backend::Jit;
+                    info.cache_hit = hit;
+                    info.compile_time = if hit { Duration::ZERO } else { compiled.compile_time };
+                    Some(compiled)
+                }
+                Err(source) if backend == Backend::Jit => {
+                    return Err(Error::Jit {
+                        kernel: kernel.name.clone(),
+                        source,
+                    });
+                }
+                Err(e) => {
+                    info.fallback = Some(e.to_string());
+                    None
+                }
+            },
+            _ => None,
+        };
+        natives.push(native);
+        infos.push(info);
+    }
+    Ok((natives, infos))
 }
 
 /// Runs one compile stage, recording its time.
@@ -218,13 +290,30 @@ impl Executable {
     /// The backend that runs this executable (never `Auto`).
     #[must_use]
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.backend {
+            Backend::Interp => Backend::Interp,
+            _ if !self.kernels.is_empty() && self.kernels.iter().all(|k| k.backend == Backend::Jit) => Backend::Jit,
+            _ => Backend::Eval,
+        }
     }
 
     /// The graph.
     #[must_use]
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// How each kernel runs (JIT or evaluator, and why), in plan order.
+    #[must_use]
+    pub fn kernels(&self) -> &[KernelInfo] {
+        &self.kernels
+    }
+
+    fn native_fns(&self) -> Vec<Option<rumba_jit::abi::KernelFn>> {
+        self.natives
+            .iter()
+            .map(|n| n.as_ref().map(rumba_jit::CompiledKernel::function))
+            .collect()
     }
 
     /// The fused plan (`None` on the interpreter).
@@ -278,7 +367,7 @@ impl Executable {
     ) -> Result<Vec<(String, Array)>, Error> {
         self.check_inputs(inputs)?;
         match (&self.plan, &self.executor) {
-            (Some(plan), Some(executor)) => Ok(executor.run(plan, inputs, params)?),
+            (Some(plan), Some(executor)) => Ok(executor.run_native(plan, &self.native_fns(), inputs, params)?),
             _ => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
         }
     }
@@ -303,7 +392,7 @@ impl Executable {
                     .zip(outputs.iter_mut())
                     .map(|((name, _), a)| (name.as_str(), exec::ArrayViewMut::from(a)))
                     .collect();
-                Ok(executor.run_into(plan, inputs, params, &mut named)?)
+                Ok(executor.run_into_native(plan, &self.native_fns(), inputs, params, &mut named)?)
             }
             _ => {
                 let results = rumba_interp::evaluate(&self.graph, inputs, params)?;

@@ -199,6 +199,10 @@ fn reductions_below(
 ) -> Vec<NodeId> {
     let mut out = Vec::new();
     for x in from {
+        // The input may itself be a reduction (`max(mean(x))`): `reach` starts below it.
+        if stage_key(graph, x).is_some() && !roots.contains(&x) && !out.contains(&x) {
+            out.push(x);
+        }
         let rank = shapes[x.index()].len();
         for (r, _) in reach(graph, shapes, slots, x, maps::identity(rank), rank, roots) {
             if !out.contains(&r) {

@@ -267,7 +267,11 @@ impl<'a, 'g> Builder<'a, 'g> {
         let n = graph.node(node);
         let expr = if let Some(&r) = self.acc_of.get(&node) {
             self.push(Expr::Acc { reduction: r }, n.dtype)
-        } else if let (Some(&buffer), false) = (self.ctx.buffer_of.get(&node), self.computing.contains(&node)) {
+        } else if let (Some(&buffer), false) = (
+            self.ctx.buffer_of.get(&node),
+            // An input that is also an output is copied: loaded, never computed.
+            self.computing.contains(&node) && !matches!(n.op, Op::Input { .. }),
+        ) {
             self.load(buffer, map.clone(), n.dtype)
         } else {
             self.fused.insert(node);

@@ -139,8 +139,9 @@ impl Acc {
     }
 }
 
-/// The median or percentile of the collected values (NaN if empty or if one is NaN).
-fn order_statistic(values: &mut [f64], kind: &Accumulate) -> f64 {
+/// The median or percentile of the collected values (NaN if empty or if one is NaN). Sorts
+/// `values`. Compiled backends call this too, so order statistics agree bit for bit.
+pub fn order_statistic(values: &mut [f64], kind: &Accumulate) -> f64 {
     if values.is_empty() || values.iter().any(|v| v.is_nan()) {
         return f64::NAN;
     }

@@ -25,6 +25,7 @@ mod walk;
 #[cfg(test)]
 mod tests;
 
+pub use accumulate::order_statistic;
 pub use memory::run_kernel;
 
 use crate::plan::{Accumulate, Expr, Kernel, Plan};

@@ -1,0 +1,298 @@
+//! Shared by `benches/blitz.rs` (criterion) and `benches/summary.rs` (one table): the BLITZ
+//! workloads, the shapes they run at, and one [`Runner`] per implementation (a rumba backend,
+//! the unfused ndarray version, the plain Rust loop), plus the bandwidth kernels.
+//!
+//! Shapes (BLITZ's benchmark shapes): (200, 512, 512, 1) f32 and (400, 512, 512, 1) u8;
+//! `RUMBA_BENCH_SMALL=1` (read by the benches only, never by rumba) shrinks both to
+//! (20, 256, 256, 1). The envelope sits at row H/2 (256 at full size) and the ROI pentagon of
+//! `examples/graphs/roi_series.json` is scaled by (W/512, H/512), so both fit the small shape.
+//!
+//! Logical bytes (what GB/s counts): every input byte the result depends on read once, every
+//! output byte written once. For envelopes that is the band, for the ROI the pixels inside the
+//! polygon; the reference frames of the normalisations are not counted a second time.
+
+#![allow(dead_code)] // Each bench binary uses its own part of this module.
+
+pub mod pixel;
+pub mod plain;
+pub mod stream;
+pub mod unfused;
+pub mod workload;
+
+use ndarray::{ArrayD, IxDyn};
+use rumba::{Array, Backend, DType, Executable, Options};
+use std::collections::BTreeMap;
+use std::time::Duration;
+pub use workload::{Geometry, WORKLOADS, Workload};
+
+/// The rumba backends the benchmarks run, as data: adding a backend is one line here.
+pub const BACKENDS: &[(&str, Backend)] = &[
+    ("interp", Backend::Interp),
+    ("eval", Backend::Eval),
+    // TODO(jit): ("jit", Backend::Jit),
+];
+
+/// Whether `backend` uses the thread pool (the interpreter runs op by op on one thread, so it
+/// is measured once, not once per thread count).
+#[must_use]
+pub fn uses_threads(backend: Backend) -> bool {
+    backend != Backend::Interp
+}
+
+/// One input stack: dtype and (T, H, W, C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// Pixel type of the stack.
+    pub dtype: DType,
+    /// (T, H, W, C).
+    pub shape: [usize; 4],
+}
+
+impl Case {
+    /// `f32_200x512x512x1`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        let [t, h, w, c] = self.shape;
+        format!("{}_{t}x{h}x{w}x{c}", self.dtype)
+    }
+
+    /// Elements of the stack.
+    #[must_use]
+    pub fn elements(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The deterministic synthetic stack of this case (seed 0).
+    #[must_use]
+    pub fn stack(&self) -> Array {
+        rumba::synthetic::stack(self.dtype, &self.shape, 0)
+    }
+}
+
+/// BLITZ's benchmark shapes.
+pub const FULL: [Case; 2] = [
+    Case {
+        dtype: DType::F32,
+        shape: [200, 512, 512, 1],
+    },
+    Case {
+        dtype: DType::U8,
+        shape: [400, 512, 512, 1],
+    },
+];
+
+/// The small shapes: quick runs and the correctness check.
+pub const SMALL: [Case; 2] = [
+    Case {
+        dtype: DType::F32,
+        shape: [20, 256, 256, 1],
+    },
+    Case {
+        dtype: DType::U8,
+        shape: [20, 256, 256, 1],
+    },
+];
+
+/// `RUMBA_BENCH_SMALL=1` asks for the small shapes.
+#[must_use]
+pub fn small_requested() -> bool {
+    std::env::var("RUMBA_BENCH_SMALL").is_ok_and(|v| v == "1")
+}
+
+/// All cores.
+#[must_use]
+pub fn all_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// An implementation of a workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Impl {
+    /// A rumba backend (name from [`BACKENDS`]) on a pool of `threads`.
+    Rumba(&'static str, Backend, usize),
+    /// What NumPy does: one full-size temporary per step (always one thread).
+    Unfused,
+    /// The hand-fused plain Rust loop on a rayon pool of `threads`.
+    Plain(usize),
+}
+
+impl Impl {
+    /// `eval-1t`, `interp`, `unfused` (ndarray), `plain-2t` (the plain loop).
+    #[must_use]
+    pub fn label(&self) -> String {
+        match *self {
+            Impl::Rumba(name, backend, threads) if uses_threads(backend) => format!("{name}-{threads}t"),
+            Impl::Rumba(name, ..) => name.to_owned(),
+            Impl::Unfused => "unfused".to_owned(),
+            Impl::Plain(threads) => format!("plain-{threads}t"),
+        }
+    }
+
+    /// Threads it runs on.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        match *self {
+            Impl::Rumba(_, backend, threads) if uses_threads(backend) => threads,
+            Impl::Plain(threads) => threads,
+            _ => 1,
+        }
+    }
+
+    /// Whether this is a rumba backend.
+    #[must_use]
+    pub fn is_rumba(&self) -> bool {
+        matches!(self, Impl::Rumba(..))
+    }
+}
+
+/// Every implementation: each backend of [`BACKENDS`] on one thread and on all cores (the
+/// interpreter once), the unfused ndarray version, the plain loop on one thread and all cores.
+#[must_use]
+pub fn impls() -> Vec<Impl> {
+    let mut thread_counts = vec![1, all_threads()];
+    thread_counts.dedup();
+    let mut out = Vec::new();
+    for &(name, backend) in BACKENDS {
+        if uses_threads(backend) {
+            out.extend(thread_counts.iter().map(|&t| Impl::Rumba(name, backend, t)));
+        } else {
+            out.push(Impl::Rumba(name, backend, 1));
+        }
+    }
+    out.push(Impl::Unfused);
+    out.extend(thread_counts.iter().map(|&t| Impl::Plain(t)));
+    out
+}
+
+/// Compiles `workload` for `input` on `backend` with `threads`.
+///
+/// # Panics
+/// If the graph does not compile (a bug in the benchmark or in rumba).
+#[must_use]
+pub fn compile(workload: Workload, input: &Array, backend: Backend, threads: usize) -> Executable {
+    let graph = workload.graph(input.dtype(), &Geometry::new(input.shape()));
+    let options = Options {
+        backend,
+        threads,
+        ..Options::default()
+    };
+    rumba::compile(&graph, &rumba::input_specs(&[("x", input.view())]), &options)
+        .unwrap_or_else(|e| panic!("{workload:?} does not compile: {e}"))
+}
+
+/// A zero-filled array of `dtype` and `shape`.
+#[must_use]
+pub fn zeros(dtype: DType, shape: &[usize]) -> Array {
+    let dims = IxDyn(shape);
+    match dtype {
+        DType::Bool => Array::Bool(ArrayD::from_elem(dims, false)),
+        DType::U8 => Array::U8(ArrayD::zeros(dims)),
+        DType::U16 => Array::U16(ArrayD::zeros(dims)),
+        DType::I32 => Array::I32(ArrayD::zeros(dims)),
+        DType::F32 => Array::F32(ArrayD::zeros(dims)),
+        DType::F64 => Array::F64(ArrayD::zeros(dims)),
+    }
+}
+
+/// One implementation of one workload, ready to run: compiled (rumba), with its thread pool
+/// (plain loop) and its preallocated outputs (rumba via `run_into`, the plain loop). The unfused
+/// version allocates its outputs and temporaries on every run, as NumPy does.
+pub struct Runner<'a> {
+    workload: Workload,
+    input: &'a Array,
+    geometry: Geometry,
+    exe: Option<Executable>,
+    pool: Option<rayon::ThreadPool>,
+    params: BTreeMap<String, f64>,
+    outputs: Vec<Array>,
+}
+
+impl<'a> Runner<'a> {
+    /// Prepares `imp` of `workload` on `input` (compiling is not part of a run).
+    ///
+    /// # Panics
+    /// If the graph does not compile or the pool cannot be built.
+    #[must_use]
+    pub fn new(workload: Workload, input: &'a Array, imp: Impl) -> Runner<'a> {
+        // Output dtypes and shapes come from the (cheap) interpreter compile: bind only.
+        let shapes = compile(workload, input, Backend::Interp, 1);
+        let outputs = shapes.output_shapes().iter().map(|&(_, d, s)| zeros(d, s)).collect();
+        let (exe, pool) = match imp {
+            Impl::Rumba(_, backend, threads) => (Some(compile(workload, input, backend, threads)), None),
+            Impl::Unfused => (None, None),
+            Impl::Plain(threads) => (None, Some(pool(threads))),
+        };
+        Runner {
+            workload,
+            input,
+            geometry: Geometry::new(input.shape()),
+            exe,
+            pool,
+            params: BTreeMap::new(),
+            outputs,
+        }
+    }
+
+    /// Runs once.
+    ///
+    /// # Panics
+    /// If rumba reports an error.
+    pub fn run(&mut self) {
+        if let Some(exe) = &self.exe {
+            exe.run_into(&[("x", self.input.view())], &self.params, &mut self.outputs)
+                .unwrap_or_else(|e| panic!("{:?}: {e}", self.workload));
+        } else if let Some(pool) = &self.pool {
+            let (w, x, g) = (self.workload, self.input, &self.geometry);
+            pool.install(|| plain::run(w, x, g, &mut self.outputs));
+        } else {
+            self.outputs = unfused::run(self.workload, self.input, &self.geometry);
+        }
+    }
+
+    /// The outputs of the last run, in graph order.
+    #[must_use]
+    pub fn outputs(&self) -> &[Array] {
+        &self.outputs
+    }
+}
+
+/// A rayon pool of `threads`.
+///
+/// # Panics
+/// If the pool cannot be built.
+#[must_use]
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool")
+}
+
+/// The tolerance of [`assert_close`]: relative, and absolute for magnitudes below 1.
+pub const RTOL: f64 = 1e-5;
+
+/// Asserts `actual` equals `expected` output by output: same dtype and shape, NaN at the same
+/// places, every other element within `RTOL·max(|e|, 1)`.
+///
+/// # Panics
+/// On the first difference, naming `what`, the output and the element.
+pub fn assert_close(what: &str, expected: &[Array], actual: &[Array]) {
+    assert_eq!(expected.len(), actual.len(), "{what}: output count");
+    for (k, (e, a)) in expected.iter().zip(actual).enumerate() {
+        assert_eq!((e.dtype(), e.shape()), (a.dtype(), a.shape()), "{what}: output {k}");
+        for (i, (e, a)) in e.to_f64_vec().into_iter().zip(a.to_f64_vec()).enumerate() {
+            let ok = if e.is_nan() {
+                a.is_nan()
+            } else {
+                (a - e).abs() <= RTOL * e.abs().max(1.0)
+            };
+            assert!(ok, "{what}: output {k} element {i}: expected {e}, found {a}");
+        }
+    }
+}
+
+/// Gigabytes (1e9) per second.
+#[must_use]
+pub fn gb_per_s(bytes: u64, time: Duration) -> f64 {
+    bytes as f64 / time.as_secs_f64() / 1e9
+}

@@ -1,0 +1,362 @@
+//! One translator per kernel: the loop nest of a [`Kernel`] as a Cranelift function with the
+//! kernel ABI, one method per construct (prologue, loops, loads, expressions, accumulators,
+//! epilogue, stores).
+//!
+//! Strides are read from `KernelArgs` at run time, so one compiled kernel serves every input
+//! layout. Each load's element offset is `base + Σ step[a]·i[a]`, with `base` (offsets and
+//! params) and `step[a] = Σ_d coef[d][a]·stride[d]` computed once in the prologue and partial
+//! sums carried down the loop nest, so the innermost loop adds one product per load.
+
+mod expr;
+mod reduce;
+
+use crate::JitError;
+use crate::abi;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, MemFlagsData, Signature, Type, Value, types};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_module::{FuncId, Module};
+use rumba_ir::DType;
+use rumba_plan::{BufferArg, ExprId, Kernel, KernelArgs, Plan};
+use std::collections::HashMap;
+use std::mem::offset_of;
+
+/// The Cranelift type a scalar of `dtype` is held in.
+pub(crate) fn ty(dtype: DType) -> Type {
+    match dtype {
+        DType::Bool | DType::U8 => types::I8,
+        DType::U16 => types::I16,
+        DType::I32 => types::I32,
+        DType::F32 => types::F32,
+        DType::F64 => types::F64,
+    }
+}
+
+/// Host functions a kernel may call, declared in the kernel's module.
+pub(crate) struct Hosts {
+    pub exp_f32: FuncId,
+    pub exp_f64: FuncId,
+    pub ln_f32: FuncId,
+    pub ln_f64: FuncId,
+    pub alloc: FuncId,
+    pub free: FuncId,
+    pub order_statistic: FuncId,
+    pub in_spans: FuncId,
+    pub report_error: FuncId,
+}
+
+/// An access (load or store) of the kernel: buffer element size, runtime base address and
+/// per-axis element steps.
+#[derive(Clone)]
+struct Access {
+    size: i64,
+    /// Address of the element at domain point 0 (params and offsets included).
+    base: Value,
+    /// Element step per domain axis.
+    steps: Vec<Value>,
+}
+
+/// Translates one kernel.
+pub(crate) struct Translator<'a, 'f> {
+    pub b: FunctionBuilder<'f>,
+    module: &'a mut dyn Module,
+    hosts: &'a Hosts,
+    plan: &'a Plan,
+    pub kernel: &'a Kernel,
+    /// Addresses of the kernel-owned span tables.
+    span_addrs: &'a [i64],
+    args: Value,
+    params: Vec<Value>,
+    loads: Vec<Access>,
+    stores: Vec<Access>,
+    /// Expressions that do not depend on the domain point, computed once.
+    uniform: HashMap<ExprId, Value>,
+    /// Values of the current point.
+    memo: HashMap<ExprId, Value>,
+    /// The current domain coordinates (`None` where an axis is outside the current nest).
+    coords: Vec<Option<Value>>,
+    ptr: Type,
+}
+
+/// The signature of every kernel: `(args, tile_begin, tile_end)`.
+pub(crate) fn kernel_signature(module: &dyn Module) -> Signature {
+    let mut sig = module.make_signature();
+    let ptr = module.target_config().pointer_type();
+    sig.params
+        .extend([AbiParam::new(ptr), AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+    sig
+}
+
+impl<'a, 'f> Translator<'a, 'f> {
+    /// Builds the whole function body.
+    pub fn translate(
+        func: &'f mut Function,
+        fctx: &'f mut cranelift_frontend::FunctionBuilderContext,
+        module: &'a mut dyn Module,
+        hosts: &'a Hosts,
+        plan: &'a Plan,
+        kernel: &'a Kernel,
+        span_addrs: &'a [i64],
+    ) -> Result<(), JitError> {
+        let ptr = module.target_config().pointer_type();
+        let mut b = FunctionBuilder::new(func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        // The entry block has no predecessors.
+        b.seal_block(entry);
+        let args = b.block_params(entry)[0];
+        let (tile_begin, tile_end) = (b.block_params(entry)[1], b.block_params(entry)[2]);
+        let mut t = Translator {
+            b,
+            module,
+            hosts,
+            plan,
+            kernel,
+            span_addrs,
+            args,
+            params: Vec::new(),
+            loads: Vec::new(),
+            stores: Vec::new(),
+            uniform: HashMap::new(),
+            memo: HashMap::new(),
+            coords: vec![None; kernel.domain.len()],
+            ptr,
+        };
+        t.prologue();
+        let ranges = t.ranges(tile_begin, tile_end);
+        if kernel.reductions.is_empty() {
+            t.elementwise(&ranges)?;
+        } else {
+            t.reduction_kernel(&ranges)?;
+        }
+        t.b.ins().return_(&[]);
+        let config = t.module.target_config();
+        t.b.finalize(config);
+        Ok(())
+    }
+
+    /// Loads params, computes every access's base and steps.
+    fn prologue(&mut self) {
+        let flags = MemFlagsData::trusted();
+        let params_ptr = self
+            .b
+            .ins()
+            .load(self.ptr, flags, self.args, offset_of!(KernelArgs, params) as i32);
+        self.params = (0..self.plan.params.len())
+            .map(|i| self.b.ins().load(types::F64, flags, params_ptr, (i * 8) as i32))
+            .collect();
+        let buffers = self
+            .b
+            .ins()
+            .load(self.ptr, flags, self.args, offset_of!(KernelArgs, buffers) as i32);
+        let kernel = self.kernel;
+        let loads: Vec<Access> = kernel
+            .loads
+            .iter()
+            .map(|l| self.access(buffers, l.buffer.0 as usize, &l.map))
+            .collect();
+        let stores: Vec<Access> = kernel
+            .stores
+            .iter()
+            .map(|s| self.access(buffers, s.buffer.0 as usize, &s.map))
+            .collect();
+        self.loads = loads;
+        self.stores = stores;
+    }
+
+    fn access(&mut self, buffers: Value, buffer: usize, map: &rumba_plan::IndexMap) -> Access {
+        let flags = MemFlagsData::trusted();
+        let size = self.plan.buffers[buffer].dtype.size() as i64;
+        let arg = (buffer * std::mem::size_of::<BufferArg>()) as i32;
+        let data = self
+            .b
+            .ins()
+            .load(self.ptr, flags, buffers, arg + offset_of!(BufferArg, ptr) as i32);
+        let strides_ptr = self
+            .b
+            .ins()
+            .load(self.ptr, flags, buffers, arg + offset_of!(BufferArg, strides) as i32);
+        let strides: Vec<Value> = (0..map.dims.len())
+            .map(|d| self.b.ins().load(types::I64, flags, strides_ptr, (d * 8) as i32))
+            .collect();
+        let mut offset = self.b.ins().iconst(types::I64, 0);
+        let mut steps = vec![self.b.ins().iconst(types::I64, 0); self.kernel.domain.len()];
+        for (d, affine) in map.dims.iter().enumerate() {
+            let mut dim = self.b.ins().iconst(types::I64, affine.offset);
+            for &(p, c) in &affine.params {
+                let v = self.b.ins().fcvt_to_sint_sat(types::I64, self.params[p.0 as usize]);
+                let v = self.b.ins().imul_imm_s(v, c);
+                dim = self.b.ins().iadd(dim, v);
+            }
+            let term = self.b.ins().imul(dim, strides[d]);
+            offset = self.b.ins().iadd(offset, term);
+            for (a, &c) in affine.coefs.iter().enumerate() {
+                if c != 0 {
+                    let s = self.b.ins().imul_imm_s(strides[d], c);
+                    steps[a] = self.b.ins().iadd(steps[a], s);
+                }
+            }
+        }
+        let bytes = self.b.ins().imul_imm_s(offset, size);
+        let base = self.b.ins().iadd(data, bytes);
+        Access { size, base, steps }
+    }
+
+    /// `(lo, hi)` of every domain axis: the tile's iterations on the tile axis, all others.
+    fn ranges(&mut self, tile_begin: Value, tile_end: Value) -> Vec<(Value, Value)> {
+        let kernel = self.kernel;
+        (0..kernel.domain.len())
+            .map(|a| {
+                let extent = kernel.domain[a].extent as i64;
+                if kernel.schedule.tile_axis == Some(a) {
+                    let len = kernel.schedule.tile_len as i64;
+                    let lo = self.b.ins().imul_imm_s(tile_begin, len);
+                    let hi = self.b.ins().imul_imm_s(tile_end, len);
+                    let cap = self.b.ins().iconst(types::I64, extent);
+                    let hi = self.b.ins().smin(hi, cap);
+                    (lo, hi)
+                } else {
+                    (
+                        self.b.ins().iconst(types::I64, 0),
+                        self.b.ins().iconst(types::I64, extent),
+                    )
+                }
+            })
+            .collect()
+    }
+
+    /// `for i in lo..hi { body(i) }`.
+    fn for_loop(
+        &mut self,
+        lo: Value,
+        hi: Value,
+        body: &mut dyn FnMut(&mut Self, Value) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        let var: Variable = self.b.declare_var(types::I64);
+        self.b.def_var(var, lo);
+        let header = self.b.create_block();
+        let body_block = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let i = self.b.use_var(var);
+        let go = self.b.ins().icmp(IntCC::SignedLessThan, i, hi);
+        self.b.ins().brif(go, body_block, &[], exit, &[]);
+        self.b.switch_to_block(body_block);
+        // Only the header branches here.
+        self.b.seal_block(body_block);
+        body(self, i)?;
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b.def_var(var, next);
+        self.b.ins().jump(header, &[]);
+        // Both predecessors (entry and latch) are known now.
+        self.b.seal_block(header);
+        self.b.switch_to_block(exit);
+        // Only the header exits here.
+        self.b.seal_block(exit);
+        Ok(())
+    }
+
+    /// Runs `leaf` inside loops over `axes` (in order), setting their coordinates.
+    fn nest(
+        &mut self,
+        axes: &[usize],
+        ranges: &[(Value, Value)],
+        leaf: &mut dyn FnMut(&mut Self) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        let Some((&a, rest)) = axes.split_first() else {
+            return leaf(self);
+        };
+        let (lo, hi) = ranges[a];
+        self.for_loop(lo, hi, &mut |t, i| {
+            t.coords[a] = Some(i);
+            let r = t.nest(rest, ranges, leaf);
+            t.coords[a] = None;
+            r
+        })
+    }
+
+    /// The address of access `acc` at the current coordinates (axes without one count as 0).
+    fn address(&mut self, acc: &Access) -> Value {
+        let mut offset = self.b.ins().iconst(types::I64, 0);
+        for (a, c) in self.coords.clone().into_iter().enumerate() {
+            if let Some(i) = c {
+                let t = self.b.ins().imul(acc.steps[a], i);
+                offset = self.b.ins().iadd(offset, t);
+            }
+        }
+        let bytes = self.b.ins().imul_imm_s(offset, acc.size);
+        self.b.ins().iadd(acc.base, bytes)
+    }
+
+    fn elementwise(&mut self, ranges: &[(Value, Value)]) -> Result<(), JitError> {
+        let axes: Vec<usize> = (0..self.kernel.domain.len()).collect();
+        self.nest(&axes, ranges, &mut |t| {
+            t.memo.clear();
+            t.store_all()
+        })
+    }
+
+    /// Evaluates and writes every store at the current coordinates.
+    fn store_all(&mut self) -> Result<(), JitError> {
+        for (i, s) in self.kernel.stores.iter().enumerate() {
+            let v = self.value(s.value)?;
+            let acc = self.stores[i].clone();
+            let addr = self.address(&acc);
+            let v = self.to_memory(v, self.kernel.exprs[s.value.0 as usize].dtype);
+            self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
+        }
+        Ok(())
+    }
+
+    /// Calls a host function.
+    fn call(&mut self, f: FuncId, args: &[Value]) -> Option<Value> {
+        let r = self.module.declare_func_in_func(f, self.b.func);
+        let inst = self.b.ins().call(r, args);
+        self.b.inst_results(inst).first().copied()
+    }
+}
+
+/// Declares the host functions in a module (they are linked by symbol name).
+pub(crate) fn declare_hosts(module: &mut dyn Module) -> Result<Hosts, JitError> {
+    let ptr = module.target_config().pointer_type();
+    let mut decl = |name: &str, params: &[Type], ret: Option<Type>| -> Result<FuncId, JitError> {
+        let mut sig = module.make_signature();
+        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+        sig.returns.extend(ret.map(AbiParam::new));
+        module
+            .declare_function(name, cranelift_module::Linkage::Import, &sig)
+            .map_err(JitError::codegen)
+    };
+    Ok(Hosts {
+        exp_f32: decl("rumba_exp_f32", &[types::F32], Some(types::F32))?,
+        exp_f64: decl("rumba_exp_f64", &[types::F64], Some(types::F64))?,
+        ln_f32: decl("rumba_ln_f32", &[types::F32], Some(types::F32))?,
+        ln_f64: decl("rumba_ln_f64", &[types::F64], Some(types::F64))?,
+        alloc: decl("rumba_scratch_alloc", &[types::I64], Some(ptr))?,
+        free: decl("rumba_scratch_free", &[ptr, types::I64], None)?,
+        order_statistic: decl(
+            "rumba_order_statistic",
+            &[ptr, types::I64, types::F64],
+            Some(types::F64),
+        )?,
+        in_spans: decl("rumba_in_spans", &[ptr, types::I64, types::I64], Some(types::I8))?,
+        report_error: decl("rumba_report_error", &[ptr, types::I64], None)?,
+    })
+}
+
+/// The host symbols to register with a JIT builder.
+pub(crate) fn host_symbols() -> Vec<(&'static str, *const u8)> {
+    vec![
+        ("rumba_exp_f32", abi::exp_f32 as *const u8),
+        ("rumba_exp_f64", abi::exp_f64 as *const u8),
+        ("rumba_ln_f32", abi::ln_f32 as *const u8),
+        ("rumba_ln_f64", abi::ln_f64 as *const u8),
+        ("rumba_scratch_alloc", abi::scratch_alloc as *const u8),
+        ("rumba_scratch_free", abi::scratch_free as *const u8),
+        ("rumba_order_statistic", abi::order_statistic as *const u8),
+        ("rumba_in_spans", abi::in_spans as *const u8),
+        ("rumba_report_error", abi::report_error as *const u8),
+    ]
+}

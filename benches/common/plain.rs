@@ -306,10 +306,10 @@ fn reduce<P: Pixel>(r: Reduction, x: &[P], frame: usize, out: &mut Array) {
 /// `out[p] = f(… f(f(x[0, p], x[1, p]), x[2, p]) …)` over the frames of `x`.
 fn fold_over_t<P: Pixel>(x: &[P], frame: usize, out: &mut [P], f: impl Fn(P, P) -> P + Sync) {
     out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
-        let p0 = b * BLOCK;
-        o.copy_from_slice(&x[p0..p0 + o.len()]);
+        let pixels = b * BLOCK..b * BLOCK + o.len();
+        o.copy_from_slice(&x[pixels.clone()]);
         for row in x[frame..].chunks_exact(frame) {
-            for (o, &v) in o.iter_mut().zip(&row[p0..p0 + o.len()]) {
+            for (o, &v) in o.iter_mut().zip(&row[pixels.clone()]) {
                 *o = f(*o, v);
             }
         }

@@ -206,27 +206,65 @@ fn build(
             });
         }
     }
-    let schedule = schedule(&b.domain, options);
-    let name = format!("k{index}_{}", graph.origin(group[0]).id);
-    let fused = b
-        .fused
-        .iter()
-        .map(|&id| {
-            let o = graph.origin(id);
-            format!("{id} {} ({})", graph.node(id).op.name(), o.id)
-        })
-        .collect();
-    Ok(Kernel {
-        name,
-        fused,
-        domain: b.domain,
-        loads: b.loads,
-        exprs: b.exprs,
-        reductions: b.reductions,
+    let (domain, loads, exprs, reductions, spans) = (b.domain, b.loads, b.exprs, b.reductions, b.spans);
+    let fused_nodes = b.fused;
+    let mut kernel = Kernel {
+        name: format!("k{index}_{}", graph.origin(group[0]).id),
+        fused: fused_nodes
+            .iter()
+            .map(|&id| format!("{id} {} ({})", graph.node(id).op.name(), graph.origin(id).id))
+            .collect(),
+        domain,
+        loads,
+        exprs,
+        reductions,
         stores,
-        spans: b.spans,
-        schedule,
-    })
+        spans,
+        schedule: Schedule { tile_axis: None, tile_len: 1, vector_width: 4 },
+    };
+    drop_unit_axes(&mut kernel);
+    kernel.schedule = schedule(&kernel.domain, options);
+    Ok(kernel)
+}
+
+/// Removes domain axes of extent 1: they iterate once at coordinate 0, so dropping them and
+/// their coefficients changes no address. The trailing channel axis of a (T, H, W, 1) stack
+/// goes, and the innermost loop runs along W.
+fn drop_unit_axes(kernel: &mut Kernel) {
+    let keep: Vec<bool> = kernel.domain.iter().map(|a| a.extent != 1).collect();
+    if keep.iter().all(|&k| k) {
+        return;
+    }
+    let squeeze = |a: &mut rumba_plan::Affine| {
+        a.coefs = a.coefs.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| *c).collect();
+    };
+    for load in &mut kernel.loads {
+        load.map.dims.iter_mut().for_each(squeeze);
+    }
+    for store in &mut kernel.stores {
+        store.map.dims.iter_mut().for_each(squeeze);
+    }
+    for e in &mut kernel.exprs {
+        if let rumba_plan::Expr::InSpans { row, col, .. } = &mut e.expr {
+            squeeze(row);
+            squeeze(col);
+        }
+    }
+    kernel.domain = kernel.domain.iter().zip(&keep).filter(|(_, k)| **k).map(|(a, _)| *a).collect();
+    // A kernel whose reduced axes all had extent 1 reduces over one point: keep one reduced
+    // axis so it stays a reduction kernel.
+    if !kernel.reductions.is_empty() && kernel.first_reduced().is_none() {
+        kernel.domain.insert(0, rumba_plan::Axis { extent: 1, reduced: true });
+        let widen = |a: &mut rumba_plan::Affine| a.coefs.insert(0, 0);
+        kernel.loads.iter_mut().for_each(|l| l.map.dims.iter_mut().for_each(widen));
+        kernel.stores.iter_mut().for_each(|s| s.map.dims.iter_mut().for_each(widen));
+        for e in &mut kernel.exprs {
+            if let rumba_plan::Expr::InSpans { row, col, .. } = &mut e.expr {
+                widen(row);
+                widen(col);
+            }
+        }
+    }
 }
 
 /// Tiles cut one parallel axis — the outermost with at least [`MIN_TILES`] iterations, else

@@ -1,7 +1,8 @@
 //! `rumba explain`: the optimised plan of a graph for its inputs — the graph passes and what
 //! each did, then every kernel (fused graph nodes, loop nest and tiling, loads, expressions,
-//! reductions, stores, bytes read and written) and the materialised buffers; `--dot` draws the
-//! plan for Graphviz instead.
+//! reductions, stores, bytes read and written) and the materialised buffers, and which backend
+//! runs each kernel (the JIT, or the plan evaluator and why); `--dot` draws the plan for
+//! Graphviz instead.
 
 use crate::error::CliError;
 use crate::run::{InputArgs, Prepared, prepare};
@@ -25,7 +26,7 @@ pub struct ExplainArgs {
 pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
     let prepared = prepare(&args.inputs)?;
     let views = prepared.views();
-    let options = Prepared::options(&args.inputs, Backend::Eval);
+    let options = Prepared::options(&args.inputs, Backend::Auto);
     let exe = rumba::compile(&prepared.graph, &rumba::input_specs(&views), &options)
         .map_err(|e| CliError::Compile(Box::new(e)))?;
     let Some(plan) = exe.plan() else {
@@ -42,5 +43,14 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
         println!("{pass}");
     }
     print!("{plan}");
+    for info in exe.kernels() {
+        match &info.fallback {
+            Some(why) => println!(
+                "backend {}: plan evaluator (the JIT cannot compile it: {why})",
+                info.name
+            ),
+            None => println!("backend {}: {}", info.name, info.backend),
+        }
+    }
     Ok(())
 }

@@ -231,11 +231,16 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         rumba::compile(graph, &rumba::input_specs(&views), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let compiled = start.elapsed();
     let start = Instant::now();
-    let outputs = exe.run(&views, params).map_err(|e| CliError::Run(Box::new(e)))?;
+    let (outputs, times) = exe
+        .run_profiled(&views, params)
+        .map_err(|e| CliError::Run(Box::new(e)))?;
     let ran = start.elapsed();
 
     for (name, array) in &outputs {
         println!("{}", report::output_line(name, width, array));
+    }
+    for line in report::kernel_lines(&exe, &times) {
+        println!("{line}");
     }
     println!(
         "compile {}, run {} (backend {})",

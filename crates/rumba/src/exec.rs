@@ -160,6 +160,21 @@ impl Executor {
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
     ) -> Result<Vec<(String, Array)>, ExecError> {
+        self.run_profiled(plan, natives, inputs, params)
+            .map(|(outputs, _)| outputs)
+    }
+
+    /// Like [`Executor::run_native`], also returning each kernel's wall time.
+    ///
+    /// # Errors
+    /// As [`Executor::run`].
+    pub fn run_profiled(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+    ) -> Result<(Vec<(String, Array)>, Vec<std::time::Duration>), ExecError> {
         let (slots, which) = prepare(plan, inputs, params)?;
         let mut owned = storage::allocate(plan, &vec![false; plan.buffers.len()])?;
         let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
@@ -170,7 +185,7 @@ impl Executor {
         // SAFETY: `raws` describes `owned` (allocated with each buffer's dtype and shape, not
         // touched until `execute` returns) and the caller's input views (borrowed for this
         // call; verify guarantees no kernel stores to an input).
-        unsafe { self.execute(plan, natives, &slots, &raws)? };
+        let times = unsafe { self.execute(plan, natives, &slots, &raws)? };
         let mut outputs = Vec::with_capacity(plan.outputs.len());
         for (k, (name, id)) in plan.outputs.iter().enumerate() {
             let b = id.0 as usize;
@@ -184,7 +199,7 @@ impl Executor {
             });
             outputs.push((name.clone(), array));
         }
-        Ok(outputs)
+        Ok((outputs, times))
     }
 
     /// Like [`Executor::run`], writing the outputs into the caller's arrays (by name; each
@@ -276,7 +291,7 @@ impl Executor {
         natives: &[Option<KernelFn>],
         slots: &[f64],
         raws: &[Raw],
-    ) -> Result<(), ExecError> {
+    ) -> Result<Vec<std::time::Duration>, ExecError> {
         let buffers: Vec<BufferArg> = plan
             .buffers
             .iter()
@@ -304,7 +319,9 @@ impl Executor {
         // SAFETY: `buffers` holds `n_buffers` entries whose `strides` point into `raws`, with
         // `rank` values each; all outlive this call.
         unsafe { check_args(plan, &args.0)? };
+        let mut times = Vec::with_capacity(plan.kernels.len());
         for (k, kernel) in plan.kernels.iter().enumerate() {
+            let start = std::time::Instant::now();
             let args = &args;
             let native = natives.get(k).copied().flatten();
             let run_tiles = |begin: i64, end: i64| {
@@ -330,8 +347,9 @@ impl Executor {
             if code > 0 {
                 return Err(reduction_failure(kernel, code as usize - 1));
             }
+            times.push(start.elapsed());
         }
-        Ok(())
+        Ok(times)
     }
 }
 

@@ -309,6 +309,12 @@ impl Executable {
         &self.kernels
     }
 
+    /// The compiled code of each kernel (`None` where the evaluator runs it).
+    #[must_use]
+    pub fn compiled(&self) -> &[Option<rumba_jit::CompiledKernel>] {
+        &self.natives
+    }
+
     fn native_fns(&self) -> Vec<Option<rumba_jit::abi::KernelFn>> {
         self.natives
             .iter()
@@ -369,6 +375,23 @@ impl Executable {
         match (&self.plan, &self.executor) {
             (Some(plan), Some(executor)) => Ok(executor.run_native(plan, &self.native_fns(), inputs, params)?),
             _ => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
+        }
+    }
+
+    /// Like [`Executable::run`], also returning each kernel's wall time (plan order; empty on
+    /// the interpreter).
+    ///
+    /// # Errors
+    /// As [`Executable::run`].
+    pub fn run_profiled(
+        &self,
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+    ) -> Result<(Vec<(String, Array)>, Vec<Duration>), Error> {
+        self.check_inputs(inputs)?;
+        match (&self.plan, &self.executor) {
+            (Some(plan), Some(executor)) => Ok(executor.run_profiled(plan, &self.native_fns(), inputs, params)?),
+            _ => Ok((rumba_interp::evaluate(&self.graph, inputs, params)?, Vec::new())),
         }
     }
 

@@ -17,7 +17,7 @@ pub(crate) mod lower;
 pub use infer::slice_range;
 
 use crate::def::{GraphDef, NodeDef, Ref};
-use crate::error::GraphError;
+use crate::error::{At, GraphError};
 use crate::graph::{Graph, NodeId, Origin, Output, Source};
 use lower::Lower;
 use std::collections::HashMap;
@@ -102,28 +102,24 @@ pub fn validate(def: &GraphDef) -> Result<Graph, GraphError> {
         });
     }
     let mut graph_outputs: Vec<Output> = Vec::new();
-    for out in &def.outputs {
+    for (i, out) in def.outputs.iter().enumerate() {
         let r = &out.node;
-        lower.begin(Origin {
-            id: out.name.clone(),
-            label: None,
-            op: "output".into(),
-            source: def.outputs_source.clone().unwrap_or(Source::Unknown),
-        });
+        // An output is located by its entry in the file's `outputs` list.
+        let source = match &def.outputs_source {
+            Some(Source::File { file, .. }) => Source::File { file: file.clone(), json_path: format!("outputs[{i}]") },
+            Some(other) => other.clone(),
+            None => Source::Unknown,
+        };
+        lower.begin(Origin { id: out.name.clone(), label: None, op: "output".into(), source });
+        let at = At::node(lower.current());
         if !outputs.contains_key(&r.node) {
-            return Err(GraphError::UnknownNode {
-                at: lower.at("outputs"),
-                reference: r.to_string(),
-                known: similar(&ids, &r.node),
-            });
+            return Err(GraphError::UnknownNode { at, reference: r.to_string(), known: similar(&ids, &r.node) });
         }
         if graph_outputs.iter().any(|o| o.name == out.name) {
-            return Err(lower.invalid(
-                "outputs",
-                format!("two outputs are named \"{}\"; output names must be unique", out.name),
-            ));
+            let message = format!("two outputs are named \"{}\"; output names must be unique", out.name);
+            return Err(GraphError::Invalid { at, message });
         }
-        let id = resolve(&lower, &outputs, "outputs", r)?;
+        let id = resolve(&lower, &outputs, "ref", r)?;
         graph_outputs.push(Output {
             name: out.name.clone(),
             node: id,

@@ -162,7 +162,7 @@ fn check_constraint(graph: &Graph, shapes: &[Shape], c: &Constraint) -> Result<(
             };
             let (h, w) = (extent(shapes, *mask, 1), extent(shapes, *mask, 2));
             let v: Vec<[f64; 2]> = vertices.iter().map(|p| [p[0].0, p[1].0]).collect();
-            if polygon::mask(&v, h, w).contains(&true) {
+            if polygon::row_spans(&v, h, w).iter().any(|spans| !spans.is_empty()) {
                 return Ok(());
             }
             Err(GraphError::Invalid {

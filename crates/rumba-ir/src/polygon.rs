@@ -20,7 +20,8 @@ pub fn contains(vertices: &[[f64; 2]], px: f64, py: f64) -> bool {
     inside
 }
 
-/// The mask of an `height × width` image, row-major: `mask[i*width + j]` for pixel (i, j).
+/// The mask of an `height × width` image, row-major: `mask[i*width + j]` for pixel (i, j),
+/// pixel by pixel with [`contains`] (the reference interpreter's form).
 #[must_use]
 pub fn mask(vertices: &[[f64; 2]], height: usize, width: usize) -> Vec<bool> {
     let mut out = Vec::with_capacity(height * width);
@@ -33,9 +34,80 @@ pub fn mask(vertices: &[[f64; 2]], height: usize, width: usize) -> Vec<bool> {
     out
 }
 
+/// The inside pixels of each row as sorted, disjoint half-open column spans `[j0, j1)`.
+///
+/// Same rule as [`contains`], by scanline: a row's centre line crosses the edges at
+/// `x0 + (py − y0)·(x1 − x0)/(y1 − y0)` (the same f64 expression), and pixel j is inside iff
+/// an odd number of crossings `c` satisfy `j + ½ < c`. O(H·(edges + W)) instead of
+/// O(H·W·edges).
+#[must_use]
+pub fn row_spans(vertices: &[[f64; 2]], height: usize, width: usize) -> Vec<Vec<(u32, u32)>> {
+    let n = vertices.len();
+    let mut rows = Vec::with_capacity(height);
+    let mut crossings: Vec<f64> = Vec::new();
+    for i in 0..height {
+        let py = i as f64 + 0.5;
+        crossings.clear();
+        for k in 0..n {
+            let [x0, y0] = vertices[k];
+            let [x1, y1] = vertices[(k + 1) % n];
+            if (y0 > py) != (y1 > py) {
+                crossings.push(x0 + (py - y0) * (x1 - x0) / (y1 - y0));
+            }
+        }
+        crossings.sort_by(f64::total_cmp);
+        // Walk the columns: `above` counts crossings c with px < c, i.e. those not yet passed.
+        let mut spans = Vec::new();
+        let mut next = 0;
+        let mut start = None;
+        for j in 0..width {
+            let px = j as f64 + 0.5;
+            while next < crossings.len() && crossings[next] <= px {
+                next += 1;
+            }
+            let inside = (crossings.len() - next) % 2 == 1;
+            match (inside, start) {
+                (true, None) => start = Some(j as u32),
+                (false, Some(a)) => {
+                    spans.push((a, j as u32));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(a) = start {
+            spans.push((a, width as u32));
+        }
+        rows.push(spans);
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scanline_spans_equal_the_pointwise_rule() {
+        let shapes: [&[[f64; 2]]; 3] = [
+            &[[-3.2, 4.7], [12.9, -2.1], [35.6, 8.3], [27.05, 26.4], [6.3, 19.77]],
+            &[[16.2, 2.4], [24.605329, 28.268943], [2.599892, 12.281057], [29.800108, 12.281057], [7.794671, 28.268943]],
+            &[[2.5, 1.5], [6.5, 1.5], [8.5, 3.5], [8.5, 6.5], [4.5, 8.5], [1.5, 5.5]],
+        ];
+        for v in shapes {
+            let (h, w) = (33, 37);
+            let pointwise: Vec<bool> =
+                (0..h * w).map(|k| contains(v, (k % w) as f64 + 0.5, (k / w) as f64 + 0.5)).collect();
+            assert_eq!(mask(v, h, w), pointwise);
+            let mut from_spans = vec![false; h * w];
+            for (i, spans) in row_spans(v, h, w).iter().enumerate() {
+                for &(a, b) in spans {
+                    from_spans[i * w + a as usize..i * w + b as usize].fill(true);
+                }
+            }
+            assert_eq!(from_spans, pointwise);
+        }
+    }
 
     #[test]
     fn square_covers_its_pixels_half_open() {

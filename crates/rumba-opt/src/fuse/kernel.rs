@@ -347,26 +347,7 @@ impl<'a, 'g> Builder<'a, 'g> {
         let shape = &self.ctx.shapes[node.index()];
         let (h, w) = (shape[1], shape[2]);
         let v: Vec<[f64; 2]> = vertices.iter().map(|p| [p[0].0, p[1].0]).collect();
-        let mask = polygon::mask(&v, h, w);
-        let rows = (0..h)
-            .map(|i| {
-                let row = &mask[i * w..(i + 1) * w];
-                let mut spans = Vec::new();
-                let mut j = 0;
-                while j < w {
-                    if row[j] {
-                        let start = j;
-                        while j < w && row[j] {
-                            j += 1;
-                        }
-                        spans.push((start as u32, j as u32));
-                    } else {
-                        j += 1;
-                    }
-                }
-                spans
-            })
-            .collect();
+        let rows = polygon::row_spans(&v, h, w);
         self.spans.push(SpanTable { width: w, rows });
         let t = self.spans.len() as u32 - 1;
         self.span_memo.insert(node, t);

@@ -474,8 +474,13 @@ fn unknown_or_duplicate_outputs_name_the_outputs_entry() {
     let text = format!(r#"{{"format": "rumba-graph", "version": 1, "nodes": [{X}], "outputs": ["x", "y"]}}"#);
     let (e, msg) = load_err(&text);
     assert!(matches!(e, GraphError::UnknownNode { .. }), "{e:?}");
-    assert_mentions(&msg, &["g.json: outputs[1]", "unknown node \"y\"", "did you mean \"x\""]);
-    let text = format!(r#"{{"format": "rumba-graph", "version": 1, "nodes": [{X}], "outputs": ["x", {{"name": "x", "ref": "x"}}]}}"#);
+    assert_mentions(
+        &msg,
+        &["g.json: outputs[1]", "unknown node \"y\"", "did you mean \"x\""],
+    );
+    let text = format!(
+        r#"{{"format": "rumba-graph", "version": 1, "nodes": [{X}], "outputs": ["x", {{"name": "x", "ref": "x"}}]}}"#
+    );
     let (e, msg) = load_err(&text);
     assert!(matches!(e, GraphError::Invalid { .. }), "{e:?}");
     assert_mentions(&msg, &["g.json: outputs[1]", "two outputs are named \"x\""]);

@@ -1,9 +1,14 @@
 //! Property test: random graphs through the plan path — graph passes, fusion, plan evaluator,
 //! tiled executor — give results bit for bit identical to the reference interpreter (DESIGN §5:
 //! the evaluator runs the pinned algorithms in the interpreter's order, so every comparison is
-//! bitwise, up to the sign of zero and NaN payloads). Each graph runs optimised, unfused, with
-//! no graph pass, with neither, and on 3 threads with 1-point tiles; with the params' defaults
-//! and, when the case has them, with other run-time param values.
+//! bitwise, up to the sign of zero and NaN payloads) — and through the Cranelift JIT, strictly.
+//! Each graph runs optimised, unfused, with no graph pass, with neither, and on 3 threads with
+//! 1-point tiles (evaluator), and optimised, unfused and on 3 threads (JIT); with the params'
+//! defaults and, when the case has them, with other run-time param values.
+//!
+//! Run-time errors follow laziness: only what reaches an output is computed, so a dead node or
+//! a lane no output reads raises nothing (the interpreter skips dead nodes; an empty masked
+//! lane that only the interpreter computes is the one accepted difference).
 //!
 //! The generator (`support::random_graphs`) builds each case through the DSL from a small
 //! recursive plan that proptest generates and shrinks: 1–2 inputs of every numeric dtype, rank
@@ -15,18 +20,19 @@
 //!
 //! The runner is seeded ([`SEED`]), so a run is reproducible; a failure prints the shrunk case
 //! as DSL calls, the typed graph, the inputs and both results. The number of cases comes from
-//! `RUMBA_PROPTEST_CASES` (default 256); the long run is
+//! `RUMBA_PROPTEST_CASES` (default 300); the long run is
 //! `RUMBA_PROPTEST_CASES=10000 cargo test --release --test proptest_graphs`.
 
 mod support;
 
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use rumba::{Array, ArrayView, DType, Graph, Options};
+use rumba::{Array, ArrayView, Backend, DType, Graph, Options};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use support::random_graphs::{self, Built, Outcome};
+use support::random_graphs::build::{Built, Outcome, build};
+use support::random_graphs::strategy::case;
 
 /// The runner's seed (ChaCha).
 const SEED: [u8; 32] = *b"rumba: plan evaluator = interp.1";
@@ -69,37 +75,42 @@ const OPS: [&str; 33] = [
 ];
 
 fn cases() -> u32 {
-    std::env::var("RUMBA_PROPTEST_CASES").map_or(256, |v| {
+    std::env::var("RUMBA_PROPTEST_CASES").map_or(300, |v| {
         v.parse()
             .unwrap_or_else(|_| panic!("RUMBA_PROPTEST_CASES must be a number, found {v:?}"))
     })
 }
 
-/// The configurations every graph is run under.
+/// The configurations every graph is run under: the plan evaluator and the JIT (strict). Both
+/// are compared bit for bit with the interpreter, so JIT ≡ evaluator follows.
 fn configurations() -> Vec<(&'static str, Options)> {
     let passes: Vec<String> = rumba_opt::PASSES.iter().map(|p| p.name.to_owned()).collect();
     let nothing: Vec<String> = passes.iter().cloned().chain([rumba::FUSION.to_owned()]).collect();
+    let eval = Options {
+        backend: Backend::Eval,
+        ..Options::default()
+    };
     vec![
-        ("optimised", Options::default()),
+        ("optimised", eval.clone()),
         (
             "unfused",
             Options {
                 disabled_passes: vec![rumba::FUSION.into()],
-                ..Options::default()
+                ..eval.clone()
             },
         ),
         (
             "no graph passes",
             Options {
                 disabled_passes: passes,
-                ..Options::default()
+                ..eval.clone()
             },
         ),
         (
             "no passes, unfused",
             Options {
                 disabled_passes: nothing,
-                ..Options::default()
+                ..eval.clone()
             },
         ),
         (
@@ -107,7 +118,31 @@ fn configurations() -> Vec<(&'static str, Options)> {
             Options {
                 threads: 3,
                 tile_points: 1,
+                ..eval.clone()
+            },
+        ),
+        (
+            "jit, optimised",
+            Options {
+                backend: Backend::Jit,
                 ..Options::default()
+            },
+        ),
+        (
+            "jit, unfused",
+            Options {
+                backend: Backend::Jit,
+                disabled_passes: vec![rumba::FUSION.into()],
+                ..Options::default()
+            },
+        ),
+        (
+            "jit, 3 threads, 1-point tiles",
+            Options {
+                backend: Backend::Jit,
+                threads: 3,
+                tile_points: 1,
+                ..eval
             },
         ),
     ]
@@ -120,6 +155,8 @@ struct Tally {
     dtypes: BTreeSet<DType>,
     input_dtypes: BTreeSet<DType>,
     compared: usize,
+    nodes: usize,
+    kernels: usize,
     invalid: usize,
     unbindable: usize,
     run_errors: usize,
@@ -127,8 +164,8 @@ struct Tally {
 
 type Outputs = Result<Vec<(String, Array)>, String>;
 
-/// Runs `f`, turning a panic into an error message.
-fn guarded(f: impl FnOnce() -> Outputs) -> Outputs {
+/// Runs `f`, turning a panic into an error starting with `PANIC`.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<String>()
@@ -171,9 +208,41 @@ fn show(outputs: &[(String, Array)]) -> String {
         .join("\n")
 }
 
-/// Checks one case; `Err` carries the full description.
+/// Compares one run of the plan path with the interpreter's: the same outputs bit for bit, or
+/// both an error.
+fn compare(reference: &Outputs, got: &Outputs) -> Result<(), String> {
+    match (reference, got) {
+        (_, Err(e)) if e.starts_with("PANIC") => Err(e.clone()),
+        (Ok(_), Err(e)) => Err(format!("fails where the interpreter runs: {e}")),
+        // Laziness: the plan computes only the lanes an output needs, the interpreter whole
+        // nodes; an empty masked lane that no output reads fails only in the interpreter.
+        (Err(e), Ok(_)) if e.contains("selects no element") => Ok(()),
+        (Err(e), Ok(out)) => Err(format!("runs where the interpreter fails ({e}):\n{}", show(out))),
+        (Err(_), Err(_)) => Ok(()),
+        (Ok(expected), Ok(out)) => {
+            let names = |o: &[(String, Array)]| o.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+            if names(expected) != names(out) {
+                return Err(format!("outputs {:?}, expected {:?}", names(out), names(expected)));
+            }
+            for ((name, e), (_, g)) in expected.iter().zip(out) {
+                support::same_bits(&g.view(), &e.view()).map_err(|why| {
+                    format!(
+                        "output {name}: {why}\n--- interpreter\n{}\n--- plan\n{}",
+                        show(expected),
+                        show(out)
+                    )
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks one case under every configuration, with the default params and, when the case
+/// has them, the run-time ones (one compile each: a param never recompiles). `Err` carries the
+/// full description of the case.
 fn check(built: &Built, tally: &RefCell<Tally>) -> Result<(), String> {
-    let (graph, expect_reject) = match &built.outcome {
+    let (graph, unbindable) = match &built.outcome {
         Outcome::Invalid(_) => {
             tally.borrow_mut().invalid += 1;
             return Ok(());
@@ -181,86 +250,56 @@ fn check(built: &Built, tally: &RefCell<Tally>) -> Result<(), String> {
         Outcome::Valid(g) => (g, false),
         Outcome::Unbindable(g, _) => (g, true),
     };
+    let fail = |what: String| Err(format!("{what}\n{}", describe(built, Some(graph))));
     let views: Vec<(&str, ArrayView<'_>)> = built.inputs.iter().map(|i| (i.name.as_str(), i.view())).collect();
     let specs = rumba::input_specs(&views);
-    let fail = |what: String| Err(format!("{what}\n{}", describe(built, Some(graph))));
-    let mut param_sets = vec![BTreeMap::new()];
+    let mut runs = vec![("default params", BTreeMap::new())];
     if !built.params.is_empty() {
-        param_sets.push(built.params.clone());
+        runs.push(("run-time params", built.params.clone()));
     }
-    let mut errors = 0;
-    for params in &param_sets {
-        let label = if params.is_empty() {
-            "default params"
-        } else {
-            "run-time params"
-        };
+    let mut references = Vec::new();
+    for (label, params) in &runs {
         let reference = guarded(|| rumba_interp::evaluate(graph, &views, params).map_err(|e| e.to_string()));
-        if let Err(e) = &reference {
-            if e.starts_with("PANIC") {
-                return fail(format!("interpreter ({label}): {e}"));
-            }
-            errors += 1;
-        } else if expect_reject {
-            return fail(format!(
-                "binding rejects the graph but the interpreter runs it ({label})"
-            ));
+        match &reference {
+            Err(e) if e.starts_with("PANIC") => return fail(format!("interpreter ({label}): {e}")),
+            Ok(_) if unbindable => return fail(format!("interpreter ({label}) runs a graph binding rejects")),
+            _ => {}
         }
-        for (config, options) in configurations() {
-            let got = guarded(|| {
-                let exe = rumba::compile(graph, &specs, &options).map_err(|e| format!("compile: {e}"))?;
-                exe.run(&views, params).map_err(|e| format!("run: {e}"))
-            });
-            match (&reference, &got) {
-                (_, Err(e)) if e.starts_with("PANIC") => return fail(format!("{config} ({label}): {e}")),
-                (Ok(_), Err(e)) => {
-                    return fail(format!("{config} ({label}) fails where the interpreter runs: {e}"));
-                }
-                (Err(_), Ok(_)) if std::env::var("TMP_HACK").is_ok() => {}
-                (Err(e), Ok(out)) => {
-                    return fail(format!(
-                        "{config} ({label}) runs where the interpreter fails ({e}):\n{}",
-                        show(out)
-                    ));
-                }
-                (Err(_), Err(_)) => {}
-                (Ok(expected), Ok(out)) => {
-                    let names = |o: &[(String, Array)]| o.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-                    if names(expected) != names(out) {
-                        return fail(format!(
-                            "{config} ({label}): outputs {:?} ≠ {:?}",
-                            names(out),
-                            names(expected)
-                        ));
-                    }
-                    for ((name, e), (_, g)) in expected.iter().zip(out) {
-                        if let Err(why) = support::same_bits(&g.view(), &e.view()) {
-                            return fail(format!(
-                                "{config} ({label}) output {name}: {why}\n--- interpreter\n{}\n--- {config}\n{}",
-                                show(expected),
-                                show(out)
-                            ));
-                        }
-                    }
-                }
+        references.push(reference);
+    }
+    let mut kernels = 0;
+    for (config, options) in configurations() {
+        let exe = guarded(|| rumba::compile(graph, &specs, &options).map_err(|e| format!("compile: {e}")));
+        if config == "optimised"
+            && let Ok(exe) = &exe
+        {
+            kernels = exe.plan().map_or(0, |p| p.kernels.len());
+        }
+        for ((label, params), reference) in runs.iter().zip(&references) {
+            let got = match &exe {
+                Ok(exe) => guarded(|| exe.run(&views, params).map_err(|e| format!("run: {e}"))),
+                Err(e) => Err(e.clone()),
+            };
+            if let Err(why) = compare(reference, &got) {
+                return fail(format!("{config} ({label}): {why}"));
             }
         }
     }
     let mut t = tally.borrow_mut();
-    if expect_reject {
+    if unbindable {
         t.unbindable += 1;
-        return Ok(());
-    }
-    if errors == param_sets.len() {
+    } else if references.iter().all(Result::is_err) {
         t.run_errors += 1;
-        return Ok(());
+    } else {
+        t.compared += 1;
+        t.nodes += graph.nodes.len();
+        t.kernels += kernels;
+        for node in &graph.nodes {
+            *t.ops.entry(node.op.name()).or_default() += 1;
+            t.dtypes.insert(node.dtype);
+        }
+        t.input_dtypes.extend(built.inputs.iter().map(|i| i.plan.dtype));
     }
-    t.compared += 1;
-    for node in &graph.nodes {
-        *t.ops.entry(node.op.name()).or_default() += 1;
-        t.dtypes.insert(node.dtype);
-    }
-    t.input_dtypes.extend(built.inputs.iter().map(|i| i.plan.dtype));
     Ok(())
 }
 
@@ -276,17 +315,25 @@ fn random_graphs_plan_evaluator_is_bitwise_the_interpreter() {
     };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &SEED));
     let tally = RefCell::new(Tally::default());
-    let result = runner.run(&random_graphs::case(), |plan| {
-        let built = random_graphs::build(&plan);
+    let result = runner.run(&case(), |plan| {
+        let built = build(&plan);
         check(&built, &tally).map_err(TestCaseError::fail)
     });
     if let Err(e) = result {
-        panic!("seed {SEED:?} ({cases} cases; RUMBA_PROPTEST_CASES):\n{e}");
+        let seed = String::from_utf8_lossy(&SEED);
+        panic!("seed {seed:?} (ChaCha), {cases} cases (RUMBA_PROPTEST_CASES):\n{e}");
     }
     let t = tally.into_inner();
     eprintln!(
-        "{cases} cases: {} compared, {} rejected by validation, {} by binding, {} at run time\nops {:?}",
-        t.compared, t.invalid, t.unbindable, t.run_errors, t.ops
+        "{cases} cases: {} compared ({:.1} nodes, {:.1} optimised kernels each), {} rejected by validation, \
+         {} by binding, {} at run time\nops {:?}",
+        t.compared,
+        t.nodes as f64 / t.compared.max(1) as f64,
+        t.kernels as f64 / t.compared.max(1) as f64,
+        t.invalid,
+        t.unbindable,
+        t.run_errors,
+        t.ops
     );
     let missing: Vec<&str> = OPS.into_iter().filter(|op| !t.ops.contains_key(op)).collect();
     assert!(missing.is_empty(), "ops never generated: {missing:?}");

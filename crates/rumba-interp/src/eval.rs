@@ -21,8 +21,10 @@ struct Context<'g, 'a> {
     values: Vec<Option<Value<'a>>>,
 }
 
-/// Evaluates every node of `graph` (already bound: `shapes[i]` is node i's concrete shape) and
-/// returns the outputs in `graph.outputs` order as owned C-contiguous arrays.
+/// Evaluates every node of `graph` that an output depends on (already bound: `shapes[i]` is
+/// node i's concrete shape) and returns the outputs in `graph.outputs` order as owned
+/// C-contiguous arrays. Nodes no output depends on are never evaluated, so they raise no
+/// run-time error (rumba is lazy: only what reaches an output is computed).
 pub(crate) fn run<'a>(
     graph: &Graph,
     inputs: &[(&str, ArrayView<'a>)],
@@ -31,6 +33,17 @@ pub(crate) fn run<'a>(
 ) -> Result<Vec<(String, Array)>, InterpError> {
     check_structure(graph, shapes)?;
     let last_uses = graph.last_uses();
+    let mut live = vec![false; graph.nodes.len()];
+    for out in &graph.outputs {
+        live[out.node.index()] = true;
+    }
+    for i in (0..graph.nodes.len()).rev() {
+        if live[i] {
+            for operand in graph.nodes[i].op.operands() {
+                live[operand.index()] = true;
+            }
+        }
+    }
     let mut cx = Context {
         graph,
         inputs,
@@ -38,6 +51,9 @@ pub(crate) fn run<'a>(
         values: (0..graph.nodes.len()).map(|_| None).collect(),
     };
     for (i, node) in graph.nodes.iter().enumerate() {
+        if !live[i] {
+            continue;
+        }
         let value = cx
             .eval(i, node)
             .and_then(|value| check_value(value, node, &shapes[i]))

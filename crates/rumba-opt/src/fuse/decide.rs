@@ -18,7 +18,7 @@
 //!    *barrier* rule — and one used by several roots (computed once).
 //! 5. A reduction reached through the input of a stage is materialised (one stage per kernel).
 //!
-//! With fusion disabled every non-leaf node is materialised.
+//! With fusion disabled every non-leaf node an output depends on is materialised.
 
 use super::maps::{self, NodeMap};
 use super::walk::{self, Slots};
@@ -88,18 +88,30 @@ pub(crate) fn decide(
     slots: &mut Slots,
 ) -> Decisions {
     let mut roots: BTreeSet<NodeId> = outputs.iter().copied().collect();
+    // Only what an output depends on is computed (laziness): dead nodes are never roots.
+    let mut live = vec![false; graph.nodes.len()];
+    for &o in outputs {
+        live[o.index()] = true;
+    }
+    for id in graph.ids().collect::<Vec<_>>().into_iter().rev() {
+        if live[id.index()] {
+            for operand in graph.node(id).op.operands() {
+                live[operand.index()] = true;
+            }
+        }
+    }
     if !fusion {
         roots.extend(graph.ids().filter(|&id| {
-            !matches!(
-                graph.node(id).op,
-                Op::Input { .. } | Op::Const { .. } | Op::Param { .. }
-            )
+            live[id.index()] && !matches!(graph.node(id).op, Op::Input { .. } | Op::Const { .. } | Op::Param { .. })
         }));
     }
     let mut stages: BTreeMap<NodeId, Stage> = BTreeMap::new();
     // For each reduction: the roots that reach it and with which maps.
     let mut reached: HashMap<NodeId, Vec<(NodeId, NodeMap)>> = HashMap::new();
     for node in graph.ids().collect::<Vec<_>>().into_iter().rev() {
+        if !live[node.index()] {
+            continue;
+        }
         let key = stage_key(graph, node);
         if let Some(key) = &key
             && !roots.contains(&node)

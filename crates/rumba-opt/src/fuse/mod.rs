@@ -220,7 +220,11 @@ fn build(
         reductions,
         stores,
         spans,
-        schedule: Schedule { tile_axis: None, tile_len: 1, vector_width: 4 },
+        schedule: Schedule {
+            tile_axis: None,
+            tile_len: 1,
+            vector_width: 4,
+        },
     };
     drop_unit_axes(&mut kernel);
     kernel.schedule = schedule(&kernel.domain, options);
@@ -236,7 +240,13 @@ fn drop_unit_axes(kernel: &mut Kernel) {
         return;
     }
     let squeeze = |a: &mut rumba_plan::Affine| {
-        a.coefs = a.coefs.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| *c).collect();
+        a.coefs = a
+            .coefs
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| *c)
+            .collect();
     };
     for load in &mut kernel.loads {
         load.map.dims.iter_mut().for_each(squeeze);
@@ -250,14 +260,32 @@ fn drop_unit_axes(kernel: &mut Kernel) {
             squeeze(col);
         }
     }
-    kernel.domain = kernel.domain.iter().zip(&keep).filter(|(_, k)| **k).map(|(a, _)| *a).collect();
+    kernel.domain = kernel
+        .domain
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(a, _)| *a)
+        .collect();
     // A kernel whose reduced axes all had extent 1 reduces over one point: keep one reduced
     // axis so it stays a reduction kernel.
     if !kernel.reductions.is_empty() && kernel.first_reduced().is_none() {
-        kernel.domain.insert(0, rumba_plan::Axis { extent: 1, reduced: true });
+        kernel.domain.insert(
+            0,
+            rumba_plan::Axis {
+                extent: 1,
+                reduced: true,
+            },
+        );
         let widen = |a: &mut rumba_plan::Affine| a.coefs.insert(0, 0);
-        kernel.loads.iter_mut().for_each(|l| l.map.dims.iter_mut().for_each(widen));
-        kernel.stores.iter_mut().for_each(|s| s.map.dims.iter_mut().for_each(widen));
+        kernel
+            .loads
+            .iter_mut()
+            .for_each(|l| l.map.dims.iter_mut().for_each(widen));
+        kernel
+            .stores
+            .iter_mut()
+            .for_each(|s| s.map.dims.iter_mut().for_each(widen));
         for e in &mut kernel.exprs {
             if let rumba_plan::Expr::InSpans { row, col, .. } = &mut e.expr {
                 widen(row);

@@ -9,7 +9,8 @@ use rumba::{Array, Backend, DType, Executable, Graph, Options};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// The cache and its codegen counter are process-wide; tests that count serialise here.
+/// The cache and its codegen counter are process-wide; every test that compiles serialises
+/// here so the counts are not disturbed.
 static COUNTING: Mutex<()> = Mutex::new(());
 
 fn pipeline(offset: f64) -> Graph {
@@ -100,6 +101,7 @@ fn the_cache_is_bounded_and_units_are_shared() {
 
 #[test]
 fn one_executable_runs_from_four_threads_with_different_params() {
+    let _guard = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
     let graph = pipeline(0.0);
     let x = rumba::synthetic::stack(DType::U16, &[12, 33, 47, 1], 3);
     let exe = jit(&graph, &x);

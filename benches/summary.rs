@@ -8,25 +8,22 @@
 //! ```sh
 //! cargo bench --bench summary                     # BLITZ's shapes: a few minutes on 2 cores
 //! RUMBA_BENCH_SMALL=1 cargo bench --bench summary # (20, 256, 256, 1) stacks
+//! cargo bench --bench summary -- mean_t range      # only workloads whose name contains one
 //! ```
 //!
 //! First it checks correctness on the (20, 256, 256, 1) stacks: every implementation's outputs
 //! equal the interpreter's within `common::RTOL`, else it panics, so a wrong implementation
 //! cannot report a speed. Those runs also give an estimate for each rumba backend at BLITZ's
-//! shapes (small time × element ratio); a backend estimated above [`SKIP_SECONDS`] is skipped
-//! there and the table says so.
+//! shapes (small time × `common::work_ratio`); a backend estimated above
+//! `common::SKIP_SECONDS` (10 s) is skipped there and the table says so.
 
 mod common;
 
 use common::stream::{self, KERNELS, Kernel, Stream};
 use common::{Case, FULL, Impl, Runner, SMALL, WORKLOADS, Workload};
-use rumba::{Backend, Graph, InputSpec, Options};
+use rumba::{Backend, Options};
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A rumba backend whose estimated run at BLITZ's shapes exceeds this is skipped there.
-const SKIP_SECONDS: f64 = 10.0;
 
 /// Best time of up to 5 runs: 5 under 0.5 s, 3 under 3 s, else 1. Returns (best, runs).
 fn best_of(mut run: impl FnMut()) -> (Duration, usize) {
@@ -45,6 +42,14 @@ fn best_of(mut run: impl FnMut()) -> (Duration, usize) {
     (best, runs)
 }
 
+/// The workloads whose name contains an argument that is not an option (all without one):
+/// `cargo bench --bench summary -- mean_t range`.
+fn selected() -> Vec<Workload> {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |w: &Workload| filters.is_empty() || filters.iter().any(|f| w.name().contains(f.as_str()));
+    WORKLOADS.into_iter().filter(wanted).collect()
+}
+
 /// The key of a small-stack time: dtype, workload and implementation.
 fn key(case: Case, workload: Workload, imp: Impl) -> String {
     format!("{} {} {}", case.dtype, workload.name(), imp.label())
@@ -56,7 +61,7 @@ fn verify() -> HashMap<String, Duration> {
     let mut times = HashMap::new();
     for case in SMALL {
         let stack = case.stack();
-        for workload in WORKLOADS {
+        for workload in selected() {
             let mut oracle = Runner::new(workload, &stack, Impl::Rumba("interp", Backend::Interp, 1));
             oracle.run();
             for imp in common::impls() {
@@ -78,7 +83,7 @@ fn bandwidth() -> HashMap<(Kernel, usize), f64> {
     let mut arrays = Stream::new(stream::ELEMENTS);
     let mut out = HashMap::new();
     for kernel in KERNELS {
-        for threads in thread_counts() {
+        for threads in common::thread_counts() {
             let pool = common::pool(threads);
             let (best, _) = best_of(|| {
                 std::hint::black_box(pool.install(|| arrays.run(kernel)));
@@ -87,12 +92,6 @@ fn bandwidth() -> HashMap<(Kernel, usize), f64> {
         }
     }
     out
-}
-
-fn thread_counts() -> Vec<usize> {
-    let mut counts = vec![1, common::all_threads()];
-    counts.dedup();
-    counts
 }
 
 /// One row of the table.
@@ -104,7 +103,6 @@ struct Row {
 fn table(case: Case, small: bool, bw: &HashMap<(Kernel, usize), f64>, small_times: &HashMap<String, Duration>) {
     let start = Instant::now();
     let stack = case.stack();
-    let ratio = case.elements() as f64 / SMALL[0].shape.iter().product::<usize>() as f64;
     println!(
         "\n== {} ({:?}, {} Mi elements)",
         case.dtype,
@@ -115,13 +113,14 @@ fn table(case: Case, small: bool, bw: &HashMap<(Kernel, usize), f64>, small_time
         "{:<17}{:<10}{:>10}{:>8}{:>7}{:>7}{:>10}{:>8}{:>6}",
         "workload", "impl", "ms", "GB/s", "%copy", "%read", "×unfused", "×plain", "runs"
     );
-    for workload in WORKLOADS {
+    for workload in selected() {
         let bytes = workload.logical_bytes(case.dtype, &case.shape);
         let rows: Vec<Row> = common::impls()
             .into_iter()
             .map(|imp| {
+                let ratio = common::work_ratio(workload, &SMALL[0].shape, case);
                 let estimate = small_times[&key(case, workload, imp)].as_secs_f64() * ratio;
-                let result = if !small && imp.is_rumba() && estimate > SKIP_SECONDS {
+                let result = if !small && imp.is_rumba() && estimate > common::SKIP_SECONDS {
                     Err(format!("skipped: estimated {estimate:.0} s per run"))
                 } else {
                     let mut runner = Runner::new(workload, &stack, imp);
@@ -176,45 +175,28 @@ fn table(case: Case, small: bool, bw: &HashMap<(Kernel, usize), f64>, small_time
     println!("({} took {:.0} s)", case.name(), start.elapsed().as_secs_f64());
 }
 
-/// Cold `rumba::compile` of every example graph at BLITZ's shapes, best of 5, with the stages
+/// Cold `rumba::compile` of every example graph at BLITZ's shapes, best of 20, with the stages
 /// of the best run.
 fn compile_times() {
-    println!("\n== cold compile (examples/graphs, declared dtype, best of 5)");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/graphs");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("examples/graphs")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let def = rumba::format::load_file(&path).expect("graph file");
-        let graph = Graph::try_from(def).expect("valid graph");
-        let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+    println!("\n== cold compile (examples/graphs, declared dtype, best of 20)");
+    for (stem, graph) in common::example_graphs() {
         for case in FULL {
-            let specs: Vec<InputSpec> = graph
-                .inputs()
-                .into_iter()
-                .map(|(name, id)| InputSpec {
-                    name: name.to_owned(),
-                    dtype: graph.node(id).dtype,
-                    shape: case.shape.to_vec(),
-                })
-                .collect();
+            let specs = common::graph_specs(&graph, &case.shape);
             for &(name, backend) in common::BACKENDS {
                 let options = Options {
                     backend,
                     ..Options::default()
                 };
-                // TODO(jit): empty the kernel cache before each compile once it exists.
-                let (best, stages) = (0..5)
+                // Each compile starts from an empty kernel cache: a cold compile.
+                let (best, stages) = (0..20)
                     .map(|_| {
+                        rumba::cache::clear();
                         let start = Instant::now();
                         let exe = rumba::compile(&graph, &specs, &options).expect("compiles");
                         (start.elapsed(), exe.stages)
                     })
                     .min_by_key(|(d, _)| *d)
-                    .expect("five runs");
+                    .expect("twenty runs");
                 let stages: Vec<String> = stages
                     .iter()
                     .map(|(s, d)| format!("{s} {:.3}", d.as_secs_f64() * 1e3))
@@ -246,10 +228,10 @@ fn main() {
     let bw = bandwidth();
     println!(
         "\n== bandwidth (f32 arrays of {} MiB, GB/s)",
-        stream::ELEMENTS * 4 >> 20
+        (stream::ELEMENTS * 4) >> 20
     );
     for kernel in KERNELS {
-        let line: Vec<String> = thread_counts()
+        let line: Vec<String> = common::thread_counts()
             .iter()
             .map(|&t| format!("{t}t {:6.2}", bw[&(kernel, t)]))
             .collect();

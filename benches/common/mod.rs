@@ -20,8 +20,9 @@ pub mod unfused;
 pub mod workload;
 
 use ndarray::{ArrayD, IxDyn};
-use rumba::{Array, Backend, DType, Executable, Options};
+use rumba::{Array, Backend, DType, Executable, Graph, InputSpec, Options};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 pub use workload::{Geometry, WORKLOADS, Workload};
 
@@ -29,7 +30,7 @@ pub use workload::{Geometry, WORKLOADS, Workload};
 pub const BACKENDS: &[(&str, Backend)] = &[
     ("interp", Backend::Interp),
     ("eval", Backend::Eval),
-    // TODO(jit): ("jit", Backend::Jit),
+    ("jit", Backend::Jit),
 ];
 
 /// Whether `backend` uses the thread pool (the interpreter runs op by op on one thread, so it
@@ -105,6 +106,14 @@ pub fn all_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// 1 and all cores (once on a one-core machine).
+#[must_use]
+pub fn thread_counts() -> Vec<usize> {
+    let mut counts = vec![1, all_threads()];
+    counts.dedup();
+    counts
+}
+
 /// An implementation of a workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Impl {
@@ -149,8 +158,7 @@ impl Impl {
 /// interpreter once), the unfused ndarray version, the plain loop on one thread and all cores.
 #[must_use]
 pub fn impls() -> Vec<Impl> {
-    let mut thread_counts = vec![1, all_threads()];
-    thread_counts.dedup();
+    let thread_counts = thread_counts();
     let mut out = Vec::new();
     for &(name, backend) in BACKENDS {
         if uses_threads(backend) {
@@ -164,20 +172,80 @@ pub fn impls() -> Vec<Impl> {
     out
 }
 
-/// Compiles `workload` for `input` on `backend` with `threads`.
+/// Compiles `workload` for a stack of `dtype` and `shape` on `backend` with `threads`.
 ///
 /// # Panics
 /// If the graph does not compile (a bug in the benchmark or in rumba).
 #[must_use]
-pub fn compile(workload: Workload, input: &Array, backend: Backend, threads: usize) -> Executable {
-    let graph = workload.graph(input.dtype(), &Geometry::new(input.shape()));
+pub fn compile(workload: Workload, dtype: DType, shape: &[usize], backend: Backend, threads: usize) -> Executable {
+    let graph = workload.graph(dtype, &Geometry::new(shape));
     let options = Options {
         backend,
         threads,
         ..Options::default()
     };
-    rumba::compile(&graph, &rumba::input_specs(&[("x", input.view())]), &options)
-        .unwrap_or_else(|e| panic!("{workload:?} does not compile: {e}"))
+    let specs = [InputSpec {
+        name: "x".to_owned(),
+        dtype,
+        shape: shape.to_vec(),
+    }];
+    rumba::compile(&graph, &specs, &options).unwrap_or_else(|e| panic!("{workload:?} does not compile: {e}"))
+}
+
+/// Elements of all outputs of `workload` on a stack of `dtype` and `shape`.
+#[must_use]
+pub fn output_elements(workload: Workload, dtype: DType, shape: &[usize]) -> usize {
+    let exe = compile(workload, dtype, shape, Backend::Interp, 1);
+    exe.output_shapes()
+        .iter()
+        .map(|(_, _, s)| s.iter().product::<usize>())
+        .sum()
+}
+
+/// How much more work `full` is than a stack of `small` shape: the larger of the input and
+/// the output element ratios (a sliding window on 20 frames has 5 output frames, on 400 has
+/// 385, so its cost grows faster than its input).
+#[must_use]
+pub fn work_ratio(workload: Workload, small: &[usize], full: Case) -> f64 {
+    let input = full.elements() as f64 / small.iter().product::<usize>() as f64;
+    let output = output_elements(workload, full.dtype, &full.shape) as f64
+        / output_elements(workload, full.dtype, small).max(1) as f64;
+    input.max(output)
+}
+
+/// The graph files of `examples/graphs/`, sorted: (stem, graph).
+///
+/// # Panics
+/// If a file cannot be read or does not validate.
+#[must_use]
+pub fn example_graphs() -> Vec<(String, Graph)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/graphs");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/graphs")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let def = rumba::format::load_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let graph = Graph::try_from(def).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p.file_stem().expect("stem").to_string_lossy().into_owned(), graph)
+        })
+        .collect()
+}
+
+/// The input specs of `graph` (every input gets `shape` and its declared dtype).
+#[must_use]
+pub fn graph_specs(graph: &Graph, shape: &[usize]) -> Vec<InputSpec> {
+    let inputs = graph.inputs();
+    let spec = |(name, id): (&str, _)| InputSpec {
+        name: name.to_owned(),
+        dtype: graph.node(id).dtype,
+        shape: shape.to_vec(),
+    };
+    inputs.into_iter().map(spec).collect()
 }
 
 /// A zero-filled array of `dtype` and `shape`.
@@ -215,10 +283,11 @@ impl<'a> Runner<'a> {
     #[must_use]
     pub fn new(workload: Workload, input: &'a Array, imp: Impl) -> Runner<'a> {
         // Output dtypes and shapes come from the (cheap) interpreter compile: bind only.
-        let shapes = compile(workload, input, Backend::Interp, 1);
+        let (dtype, shape) = (input.dtype(), input.shape());
+        let shapes = compile(workload, dtype, shape, Backend::Interp, 1);
         let outputs = shapes.output_shapes().iter().map(|&(_, d, s)| zeros(d, s)).collect();
         let (exe, pool) = match imp {
-            Impl::Rumba(_, backend, threads) => (Some(compile(workload, input, backend, threads)), None),
+            Impl::Rumba(_, backend, threads) => (Some(compile(workload, dtype, shape, backend, threads)), None),
             Impl::Unfused => (None, None),
             Impl::Plain(threads) => (None, Some(pool(threads))),
         };
@@ -254,6 +323,21 @@ impl<'a> Runner<'a> {
     pub fn outputs(&self) -> &[Array] {
         &self.outputs
     }
+}
+
+/// A rumba backend estimated to take longer than this per run at BLITZ's shapes is skipped
+/// there (by both benches).
+pub const SKIP_SECONDS: f64 = 10.0;
+
+/// Seconds one run of `imp` on `full` would take, extrapolated from `small` (a small stack of
+/// the same dtype): the second run there, times [`work_ratio`].
+#[must_use]
+pub fn estimate_seconds(workload: Workload, imp: Impl, small: &Array, full: Case) -> f64 {
+    let mut runner = Runner::new(workload, small, imp);
+    runner.run();
+    let start = std::time::Instant::now();
+    runner.run();
+    start.elapsed().as_secs_f64() * work_ratio(workload, small.shape(), full)
 }
 
 /// A rayon pool of `threads`.

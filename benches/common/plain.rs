@@ -1,9 +1,10 @@
 //! The plain Rust loops: what a competent programmer writes by hand. One pass over contiguous
 //! memory per workload (plus the 10-frame reference of the range normalisation), per-pixel
-//! accumulators for reductions over T, a running sum for the sliding window, 16 lanes for
-//! reductions over a frame, and rayon tasks over pixel blocks or frames. Numerics follow
-//! DESIGN §2 (f64 sums in frame order, Welford, f64 median of the two middle values), so the
-//! results are those of the interpreter within [`super::RTOL`].
+//! accumulators for reductions over T (integer sums for integer pixels), a running sum for the
+//! sliding window, 16 lanes for reductions over a frame, rayon tasks over pixel blocks or
+//! frames, and no short-circuit `||` in loops that should vectorise. Numerics follow DESIGN §2
+//! (f64 sums in frame order — integer sums are exact, so equal —, Welford, f64 median of the
+//! two middle values), so the results are those of the interpreter within [`super::RTOL`].
 //!
 //! Runs inside the caller's rayon pool, which sets the thread count; outputs are preallocated.
 
@@ -12,11 +13,16 @@ use super::workload::{AMOUNT, Geometry, LAG, RANGE, Reduction, WINDOW, Workload}
 use ndarray::{ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use rumba::Array;
+use std::ops::Range;
 
-/// Pixels per task of the per-pixel loops (their accumulators stay in L1/L2).
-const BLOCK: usize = 8192;
+/// Pixels per task of the sliding window: its running sums, two input rows and the output
+/// row per frame stay in L2 (8192 was 1.6× faster than 65536 on f32, measured).
+const SLIDING_BLOCK: usize = 8192;
 /// Pixels per task of the median (its pixels × T gather buffer stays in L2).
 const MEDIAN_BLOCK: usize = 256;
+/// Frames per pass of the sweeps over T: each pass reads 4 frame rows of a pixel block and
+/// updates its accumulators once (1.5–2× faster than a frame per pass, measured).
+const FRAMES_PER_PASS: usize = 4;
 /// Independent accumulators of the reductions over a frame (vectorisable).
 const LANES: usize = 16;
 
@@ -47,38 +53,62 @@ fn amounts() -> (f32, f32, f32) {
     (a as f32, a as f32, (1.0 - a) as f32)
 }
 
-/// `(x − a_s·R) / d`, 0 where `d == 0`, NaN and ±Inf → 0; `sub` is `a_s·R`.
+/// Pixels per task of the sweeps over T: long runs per frame row (short ones starve the
+/// prefetcher), accumulators within L2, and at least two tasks per thread.
+fn block(frame: usize) -> usize {
+    (frame / (2 * rayon::current_num_threads())).clamp(4096, 65536)
+}
+
+/// `f(&mut acc[j], x[k, p0 + j])` for every frame `k` of `frames` in order, pixel `p0 + j`
+/// (frames of `frame` elements), [`FRAMES_PER_PASS`] frames per pass over `acc`.
+#[inline(always)]
+fn sweep<P: Pixel, A>(x: &[P], frame: usize, frames: Range<usize>, p0: usize, acc: &mut [A], f: impl Fn(&mut A, P)) {
+    let len = acc.len();
+    let row = |k: usize| &x[k * frame + p0..][..len];
+    let mut k = frames.start;
+    while k + FRAMES_PER_PASS <= frames.end {
+        let rows = row(k).iter().zip(row(k + 1)).zip(row(k + 2)).zip(row(k + 3));
+        for (a, (((&v0, &v1), &v2), &v3)) in acc.iter_mut().zip(rows) {
+            f(a, v0);
+            f(a, v1);
+            f(a, v2);
+            f(a, v3);
+        }
+        k += FRAMES_PER_PASS;
+    }
+    for k in k..frames.end {
+        for (a, &v) in acc.iter_mut().zip(row(k)) {
+            f(a, v);
+        }
+    }
+}
+
+/// `(x − a_s·R) / d`, 0 where `d == 0`, NaN and ±Inf → 0; `sub` is `a_s·R`. Without
+/// short-circuit (`|`, not `||`), so the loops vectorise (3.7× faster).
 #[inline(always)]
 fn normalise(x: f32, sub: f32, d: f32) -> f32 {
     let q = (x - sub) / d;
-    if d == 0.0 || !q.is_finite() { 0.0 } else { q }
+    if (d == 0.0) | !q.is_finite() { 0.0 } else { q }
 }
 
 fn range_norm<P: Pixel>(x: &[P], frame: usize, out: &mut [f32]) {
-    let first = RANGE[0] as usize;
-    let frames = (RANGE[1] as usize + 1).min(x.len() / frame) - first;
+    let frames = RANGE[0] as usize..(RANGE[1] as usize + 1).min(x.len() / frame);
     let (a_s, a_d, rest) = amounts();
-    // Per pixel: R = f64 mean of frames 0..=9 rounded once, then a_s·R and d = a_d·R + (1 − a_d).
-    let mut sub = vec![0f32; frame];
-    let mut div = vec![0f32; frame];
-    let blocks = sub.par_chunks_mut(BLOCK).zip(div.par_chunks_mut(BLOCK));
-    blocks.enumerate().for_each(|(b, (sub, div))| {
-        let mut acc = vec![0f64; sub.len()];
-        for k in first..first + frames {
-            for (a, v) in acc.iter_mut().zip(&x[k * frame + b * BLOCK..][..sub.len()]) {
-                *a += v.f64();
-            }
-        }
-        for ((s, d), a) in sub.iter_mut().zip(div.iter_mut()).zip(acc) {
-            let r = (a / frames as f64) as f32;
-            *s = a_s * r;
-            *d = a_d * r + rest;
+    // The reference R: per pixel, the f64 mean of frames 0..=9, rounded once.
+    let mut r = vec![0f32; frame];
+    let block = block(frame);
+    r.par_chunks_mut(block).enumerate().for_each(|(b, r)| {
+        let mut acc = vec![P::Sum::default(); r.len()];
+        sweep(x, frame, frames.clone(), b * block, &mut acc, |a, v| *a += v.summand());
+        for (r, a) in r.iter_mut().zip(acc) {
+            *r = (P::sum_f64(a) / frames.len() as f64) as f32;
         }
     });
-    // One pass over the stack, a frame per task.
+    // One pass over the stack, a frame per task; a_s·R and d = a_d·R + (1 − a_d) per element
+    // (one broadcast array streams faster than two precomputed ones, measured).
     out.par_chunks_mut(frame).zip(x.par_chunks(frame)).for_each(|(o, x)| {
-        for (((o, x), s), d) in o.iter_mut().zip(x).zip(&sub).zip(&div) {
-            *o = normalise(x.f32(), *s, *d);
+        for ((o, x), r) in o.iter_mut().zip(x).zip(&r) {
+            *o = normalise(x.f32(), a_s * r, a_d * r + rest);
         }
     });
 }
@@ -89,29 +119,30 @@ fn sliding_norm<P: Pixel>(x: &[P], frame: usize, out: &mut [f32]) {
         return;
     }
     let (a_s, a_d, rest) = amounts();
+    let block = SLIDING_BLOCK;
     let out = ArrayViewMut2::from_shape((n, frame), out).expect("(N, pixels) output");
-    column_blocks(out, BLOCK)
+    column_blocks(out, block)
         .into_par_iter()
         .enumerate()
         .for_each(|(b, mut o)| {
             let len = o.ncols();
-            let row = |t: usize| &x[t * frame + b * BLOCK..][..len];
-            // Running f64 sums: the window's first WINDOW − 1 frames; then per output frame add the
+            let row = |t: usize| &x[t * frame + b * block..][..len];
+            // Running sums: the window's first WINDOW − 1 frames; then per output frame add the
             // entering frame, normalise the window's first frame, and drop it.
-            let mut acc = vec![0f64; len];
+            let mut acc = vec![P::Sum::default(); len];
             for t in LAG + 1..LAG + WINDOW {
                 for (a, v) in acc.iter_mut().zip(row(t)) {
-                    *a += v.f64();
+                    *a += v.summand();
                 }
             }
             for i in 0..n {
                 let (cur, enter) = (row(LAG + 1 + i), row(LAG + i + WINDOW));
                 let o = o.row_mut(i).into_slice().expect("contiguous row");
                 for (((o, a), c), e) in o.iter_mut().zip(acc.iter_mut()).zip(cur).zip(enter) {
-                    *a += e.f64();
-                    let s = (*a / WINDOW as f64) as f32;
+                    *a += e.summand();
+                    let s = (P::sum_f64(*a) / WINDOW as f64) as f32;
                     *o = normalise(c.f32(), a_s * s, a_d * s + rest);
-                    *a -= c.f64();
+                    *a -= c.summand();
                 }
             }
         });
@@ -199,8 +230,8 @@ fn roi_series<P: Pixel>(x: &[P], g: &Geometry, mean: &mut [f32], min: &mut [P], 
 }
 
 /// Sum, count, min and max of the non-NaN values, in [`LANES`] lanes.
-struct RoiAcc<P> {
-    sum: [f64; LANES],
+struct RoiAcc<P: Pixel> {
+    sum: [P::Sum; LANES],
     count: [u32; LANES],
     lo: [P; LANES],
     hi: [P; LANES],
@@ -209,7 +240,7 @@ struct RoiAcc<P> {
 impl<P: Pixel> RoiAcc<P> {
     fn new() -> Self {
         RoiAcc {
-            sum: [0.0; LANES],
+            sum: [P::Sum::default(); LANES],
             count: [0; LANES],
             lo: [P::HIGHEST; LANES],
             hi: [P::LOWEST; LANES],
@@ -219,7 +250,7 @@ impl<P: Pixel> RoiAcc<P> {
     #[inline(always)]
     fn lane(&mut self, k: usize, v: P) {
         let keep = !v.is_nan();
-        self.sum[k] += if keep { v.f64() } else { 0.0 };
+        self.sum[k] += if keep { v.summand() } else { P::Sum::default() };
         self.count[k] += u32::from(keep);
         // NaN compares false: skipped.
         self.lo[k] = if v < self.lo[k] { v } else { self.lo[k] };
@@ -248,31 +279,33 @@ impl<P: Pixel> RoiAcc<P> {
             // Every value was NaN (float stacks only): so is `first`, and every statistic.
             return (f32::NAN, first, first);
         }
-        ((self.sum.iter().sum::<f64>() / f64::from(count)) as f32, lo, hi)
+        (
+            (self.sum.into_iter().map(P::sum_f64).sum::<f64>() / f64::from(count)) as f32,
+            lo,
+            hi,
+        )
     }
 }
 
 fn reduce<P: Pixel>(r: Reduction, x: &[P], frame: usize, out: &mut Array) {
     let t = x.len() / frame;
-    let column = |p0: usize, len: usize, k: usize| &x[k * frame + p0..][..len];
+    let block = block(frame);
     match r {
-        Reduction::Mean => f32_mut(out).par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
-            let mut acc = vec![0f64; o.len()];
-            for k in 0..t {
-                for (a, v) in acc.iter_mut().zip(column(b * BLOCK, o.len(), k)) {
-                    *a += v.f64();
-                }
-            }
+        Reduction::Mean => f32_mut(out).par_chunks_mut(block).enumerate().for_each(|(b, o)| {
+            let mut acc = vec![P::Sum::default(); o.len()];
+            sweep(x, frame, 0..t, b * block, &mut acc, |a, v| *a += v.summand());
             for (o, a) in o.iter_mut().zip(acc) {
-                *o = (a / t as f64) as f32;
+                *o = (P::sum_f64(a) / t as f64) as f32;
             }
         }),
-        Reduction::Std => f32_mut(out).par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
-            // Welford in frame order: mean += δ/k, M2 += δ·(x − mean).
+        Reduction::Std => f32_mut(out).par_chunks_mut(block).enumerate().for_each(|(b, o)| {
+            // Welford in frame order: mean += δ/k, M2 += δ·(x − mean). (A frame per pass: the
+            // count changes per frame; the divisions bound it anyway.)
             let (mut mean, mut m2) = (vec![0f64; o.len()], vec![0f64; o.len()]);
             for k in 0..t {
                 let count = (k + 1) as f64;
-                for ((m, s), v) in mean.iter_mut().zip(m2.iter_mut()).zip(column(b * BLOCK, o.len(), k)) {
+                let row = &x[k * frame + b * block..][..o.len()];
+                for ((m, s), v) in mean.iter_mut().zip(m2.iter_mut()).zip(row) {
                     let v = v.f64();
                     let delta = v - *m;
                     *m += delta / count;
@@ -291,7 +324,7 @@ fn reduce<P: Pixel>(r: Reduction, x: &[P], frame: usize, out: &mut Array) {
                 // Gather the block pixels × T (frame rows are contiguous), then select per pixel.
                 buf.resize(o.len() * t, 0f32);
                 for k in 0..t {
-                    for (j, v) in column(b * MEDIAN_BLOCK, o.len(), k).iter().enumerate() {
+                    for (j, v) in x[k * frame + b * MEDIAN_BLOCK..][..o.len()].iter().enumerate() {
                         buf[j * t + k] = v.f32();
                     }
                 }
@@ -305,14 +338,10 @@ fn reduce<P: Pixel>(r: Reduction, x: &[P], frame: usize, out: &mut Array) {
 
 /// `out[p] = f(… f(f(x[0, p], x[1, p]), x[2, p]) …)` over the frames of `x`.
 fn fold_over_t<P: Pixel>(x: &[P], frame: usize, out: &mut [P], f: impl Fn(P, P) -> P + Sync) {
-    out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
-        let pixels = b * BLOCK..b * BLOCK + o.len();
-        o.copy_from_slice(&x[pixels.clone()]);
-        for row in x[frame..].chunks_exact(frame) {
-            for (o, &v) in o.iter_mut().zip(&row[pixels.clone()]) {
-                *o = f(*o, v);
-            }
-        }
+    let (t, block) = (x.len() / frame, block(frame));
+    out.par_chunks_mut(block).enumerate().for_each(|(b, o)| {
+        o.copy_from_slice(&x[b * block..][..o.len()]);
+        sweep(x, frame, 1..t, b * block, o, |a, v| *a = f(*a, v));
     });
 }
 

@@ -97,6 +97,14 @@ pub fn codegen_count() -> usize {
     CODEGENS.load(Ordering::SeqCst)
 }
 
+/// Empties the cache (benchmarks measure cold compiles with it); executables keep the code
+/// they hold.
+pub fn clear() {
+    if let Some(cache) = CACHE.get() {
+        cache.lock().unwrap_or_else(|e| e.into_inner()).entries.clear();
+    }
+}
+
 /// The compiled `kernel` of `plan`, from the cache or freshly compiled; `true` on a hit.
 ///
 /// # Errors

@@ -15,34 +15,40 @@ fn all_passes_disabled() -> Vec<String> {
     rumba_opt::PASSES.iter().map(|p| p.name.to_owned()).collect()
 }
 
-/// The configurations every graph is run under: (description, options).
+/// The configurations every graph is run under: (description, options). Each runs on the
+/// plan evaluator and on the JIT (strict: every kernel must compile).
 fn configurations() -> Vec<(String, Options)> {
-    let mut v = vec![
-        ("optimised".to_owned(), Options::default()),
-        (
-            "unoptimised".to_owned(),
+    let mut v = Vec::new();
+    for backend in [Backend::Eval, Backend::Jit] {
+        let base = Options {
+            backend,
+            ..Options::default()
+        };
+        v.push((format!("{backend}, optimised"), base.clone()));
+        v.push((
+            format!("{backend}, unoptimised"),
             Options {
                 disabled_passes: all_passes_disabled(),
-                ..Options::default()
-            },
-        ),
-        (
-            "unfused".to_owned(),
-            Options {
-                disabled_passes: vec!["fusion".into()],
-                ..Options::default()
-            },
-        ),
-    ];
-    for threads in [1, 2, 7] {
-        v.push((
-            format!("{threads} threads, 1-iteration tiles"),
-            Options {
-                threads,
-                tile_points: 1,
-                ..Options::default()
+                ..base.clone()
             },
         ));
+        v.push((
+            format!("{backend}, unfused"),
+            Options {
+                disabled_passes: vec!["fusion".into()],
+                ..base.clone()
+            },
+        ));
+        for threads in [1, 2, 7] {
+            v.push((
+                format!("{backend}, {threads} threads, 1-iteration tiles"),
+                Options {
+                    threads,
+                    tile_points: 1,
+                    ..base.clone()
+                },
+            ));
+        }
     }
     v
 }
@@ -72,6 +78,13 @@ fn check(name: &str, graph: &Graph, inputs: &[(String, Array)], params: &BTreeMa
                     );
                 }
             }
+        }
+        if options.backend == Backend::Jit {
+            assert_eq!(
+                exe.backend(),
+                Backend::Jit,
+                "{name} ({config}): every kernel is compiled"
+            );
         }
         let got = exe
             .run(&views, params)

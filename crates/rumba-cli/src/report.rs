@@ -117,6 +117,33 @@ pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
+/// One line per kernel: how it ran (JIT, or the evaluator and why), its codegen and run
+/// times, and its logical traffic (bytes read once + bytes written once) per second.
+pub fn kernel_lines(exe: &rumba::Executable, times: &[Duration]) -> Vec<String> {
+    let Some(plan) = exe.plan() else { return Vec::new() };
+    let width = plan.kernels.iter().map(|k| k.name.len()).max().unwrap_or(0);
+    plan.kernels
+        .iter()
+        .zip(exe.kernels())
+        .zip(times)
+        .map(|((kernel, info), &time)| {
+            let bytes = plan.bytes_read(kernel) + plan.bytes_written(kernel);
+            let gbs = bytes as f64 / time.as_secs_f64().max(1e-9) / 1e9;
+            let how = match (&info.fallback, info.cache_hit) {
+                (Some(why), _) => format!("eval (JIT fallback: {why})"),
+                (None, true) => format!("{} (cached)", info.backend),
+                (None, false) => format!("{} (codegen {})", info.backend, ms(info.compile_time)),
+            };
+            format!(
+                "kernel  {:width$}  run {:>11}  {:>7.2} GB/s  {how}",
+                kernel.name,
+                ms(time),
+                gbs
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,31 +170,4 @@ mod tests {
         assert_eq!(num(f64::INFINITY), "inf");
         assert_eq!(num(1.5e-7), "1.5e-7");
     }
-}
-
-/// One line per kernel: how it ran (JIT, or the evaluator and why), its codegen and run
-/// times, and its logical traffic (bytes read once + bytes written once) per second.
-pub fn kernel_lines(exe: &rumba::Executable, times: &[Duration]) -> Vec<String> {
-    let Some(plan) = exe.plan() else { return Vec::new() };
-    let width = plan.kernels.iter().map(|k| k.name.len()).max().unwrap_or(0);
-    plan.kernels
-        .iter()
-        .zip(exe.kernels())
-        .zip(times)
-        .map(|((kernel, info), &time)| {
-            let bytes = plan.bytes_read(kernel) + plan.bytes_written(kernel);
-            let gbs = bytes as f64 / time.as_secs_f64().max(1e-9) / 1e9;
-            let how = match (&info.fallback, info.cache_hit) {
-                (Some(why), _) => format!("eval (JIT fallback: {why})"),
-                (None, true) => format!("{} (cached)", info.backend),
-                (None, false) => format!("{} (codegen {})", info.backend, ms(info.compile_time)),
-            };
-            format!(
-                "kernel  {:width$}  run {:>11}  {:>7.2} GB/s  {how}",
-                kernel.name,
-                ms(time),
-                gbs
-            )
-        })
-        .collect()
 }

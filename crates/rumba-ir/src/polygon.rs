@@ -91,13 +91,20 @@ mod tests {
     fn scanline_spans_equal_the_pointwise_rule() {
         let shapes: [&[[f64; 2]]; 3] = [
             &[[-3.2, 4.7], [12.9, -2.1], [35.6, 8.3], [27.05, 26.4], [6.3, 19.77]],
-            &[[16.2, 2.4], [24.605329, 28.268943], [2.599892, 12.281057], [29.800108, 12.281057], [7.794671, 28.268943]],
+            &[
+                [16.2, 2.4],
+                [24.605329, 28.268943],
+                [2.599892, 12.281057],
+                [29.800108, 12.281057],
+                [7.794671, 28.268943],
+            ],
             &[[2.5, 1.5], [6.5, 1.5], [8.5, 3.5], [8.5, 6.5], [4.5, 8.5], [1.5, 5.5]],
         ];
         for v in shapes {
             let (h, w) = (33, 37);
-            let pointwise: Vec<bool> =
-                (0..h * w).map(|k| contains(v, (k % w) as f64 + 0.5, (k / w) as f64 + 0.5)).collect();
+            let pointwise: Vec<bool> = (0..h * w)
+                .map(|k| contains(v, (k % w) as f64 + 0.5, (k / w) as f64 + 0.5))
+                .collect();
             assert_eq!(mask(v, h, w), pointwise);
             let mut from_spans = vec![false; h * w];
             for (i, spans) in row_spans(v, h, w).iter().enumerate() {

@@ -1,8 +1,7 @@
 //! Everything `unsafe` in this crate: the host functions compiled kernels call, and calling a
 //! compiled kernel through the `extern "C"` ABI of DESIGN §4.
 
-use rumba_ir::op::{F64, ReduceKind};
-use rumba_plan::{Accumulate, KernelArgs, SpanTable};
+use rumba_plan::{KernelArgs, SpanTable};
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -61,17 +60,42 @@ pub(crate) extern "C" fn scratch_free(p: *mut u8, bytes: i64) {
     unsafe { dealloc(p, layout(bytes)) }
 }
 
-/// The median (`percentile` < 0) or the percentile of `n` collected values, by the
-/// evaluator's own routine (so both backends agree bit for bit).
+/// The median (`percentile` < 0) or the percentile of `n` collected values, bit-identical to
+/// the evaluator's [`rumba_plan::eval::order_statistic`] (NaN if empty or if one is NaN, else
+/// the same elements of the `total_cmp` order and the same arithmetic on them), but by
+/// selection instead of a full sort: `f64::total_cmp` is a total order in which equal values
+/// have equal bits, so the k-th element after `select_nth_unstable_by` is exactly the k-th of
+/// the sorted slice, and the (k+1)-th is the least of the part above it.
 pub(crate) extern "C" fn order_statistic(values: *mut f64, n: i64, percentile: f64) -> f64 {
     // SAFETY: the kernel passes its own scratch of at least `n` values for this lane.
-    let slice = unsafe { std::slice::from_raw_parts_mut(values, n as usize) };
-    let kind = if percentile < 0.0 {
-        Accumulate::Stat(ReduceKind::Median)
+    let v = unsafe { std::slice::from_raw_parts_mut(values, n as usize) };
+    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    let n = v.len();
+    let kth = |v: &mut [f64], k: usize| *v.select_nth_unstable_by(k, f64::total_cmp).1;
+    let least = |v: &[f64]| v.iter().copied().min_by(f64::total_cmp);
+    let greatest = |v: &[f64]| v.iter().copied().max_by(f64::total_cmp);
+    if percentile < 0.0 {
+        let m = n / 2;
+        let hi = kth(v, m);
+        return match greatest(&v[..m]) {
+            Some(lo) if n % 2 == 0 => (lo + hi) / 2.0,
+            _ => hi,
+        };
+    }
+    // NumPy's linear method, as the evaluator.
+    let pos = (percentile / 100.0) * (n - 1) as f64;
+    let lo = (pos.floor() as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let t = pos - lo as f64;
+    let vlo = kth(v, lo);
+    let vhi = if hi == lo {
+        vlo
     } else {
-        Accumulate::Stat(ReduceKind::Percentile(F64(percentile)))
+        least(&v[lo + 1..]).unwrap_or(vlo)
     };
-    rumba_plan::eval::order_statistic(slice, &kind)
+    vlo + (vhi - vlo) * t
 }
 
 /// Whether pixel (row, col) is inside a polygon's spans (1) or not (0).

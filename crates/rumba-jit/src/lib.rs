@@ -64,6 +64,9 @@ impl Jit {
             ("use_colocated_libcalls", "false"),
             ("is_pic", "false"),
             ("opt_level", "speed"),
+            // The IR verifier costs about a fifth of compile time; the translator's output is
+            // checked in debug builds (every test), not on each compile in release.
+            ("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }),
         ] {
             flags.set(k, v).map_err(JitError::codegen)?;
         }
@@ -104,7 +107,11 @@ impl Jit {
             .declare_function(&kernel.name, Linkage::Export, &sig)
             .map_err(JitError::codegen)?;
         let spans: Box<[SpanTable]> = kernel.spans.clone().into_boxed_slice();
-        let span_addrs: Vec<i64> = spans.iter().map(|s| s as *const SpanTable as i64).collect();
+        let flat: Box<[Box<[u32]>]> = spans.iter().map(translate::flatten_spans).collect();
+        let span_addrs = translate::SpanAddrs {
+            tables: spans.iter().map(|s| s as *const SpanTable as i64).collect(),
+            flat: flat.iter().map(|f| f.as_ptr() as i64).collect(),
+        };
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
         let mut fctx = FunctionBuilderContext::new();
@@ -121,6 +128,7 @@ impl Jit {
             unit: Arc::new(Unit {
                 module: Mutex::new(Some(module)),
                 spans,
+                flat,
             }),
             function,
             compile_time: start.elapsed(),
@@ -131,8 +139,9 @@ impl Jit {
 /// A compiled unit: the module owning the code memory, and the data the code points into.
 struct Unit {
     module: Mutex<Option<JITModule>>,
-    /// Span tables whose addresses are embedded in the code.
+    /// Span tables whose addresses are embedded in the code, and their flat forms.
     spans: Box<[SpanTable]>,
+    flat: Box<[Box<[u32]>]>,
 }
 
 impl Drop for Unit {
@@ -172,7 +181,7 @@ impl CompiledKernel {
     /// The native function.
     #[must_use]
     pub fn function(&self) -> abi::KernelFn {
-        let _ = &self.unit.spans;
+        let _ = (&self.unit.spans, &self.unit.flat);
         self.function
     }
 

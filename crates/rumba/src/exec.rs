@@ -32,6 +32,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use storage::Raw;
 
+/// Named outputs and each kernel's wall time.
+pub type Profiled = (Vec<(String, Array)>, Vec<std::time::Duration>);
+
 /// Executor options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecOptions {
@@ -174,7 +177,7 @@ impl Executor {
         natives: &[Option<KernelFn>],
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
-    ) -> Result<(Vec<(String, Array)>, Vec<std::time::Duration>), ExecError> {
+    ) -> Result<Profiled, ExecError> {
         let (slots, which) = prepare(plan, inputs, params)?;
         let mut owned = storage::allocate(plan, &vec![false; plan.buffers.len()])?;
         let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();

@@ -387,7 +387,7 @@ impl Executable {
         &self,
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
-    ) -> Result<(Vec<(String, Array)>, Vec<Duration>), Error> {
+    ) -> Result<exec::Profiled, Error> {
         self.check_inputs(inputs)?;
         match (&self.plan, &self.executor) {
             (Some(plan), Some(executor)) => Ok(executor.run_profiled(plan, &self.native_fns(), inputs, params)?),

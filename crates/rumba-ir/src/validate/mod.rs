@@ -106,14 +106,26 @@ pub fn validate(def: &GraphDef) -> Result<Graph, GraphError> {
         let r = &out.node;
         // An output is located by its entry in the file's `outputs` list.
         let source = match &def.outputs_source {
-            Some(Source::File { file, .. }) => Source::File { file: file.clone(), json_path: format!("outputs[{i}]") },
+            Some(Source::File { file, .. }) => Source::File {
+                file: file.clone(),
+                json_path: format!("outputs[{i}]"),
+            },
             Some(other) => other.clone(),
             None => Source::Unknown,
         };
-        lower.begin(Origin { id: out.name.clone(), label: None, op: "output".into(), source });
+        lower.begin(Origin {
+            id: out.name.clone(),
+            label: None,
+            op: "output".into(),
+            source,
+        });
         let at = At::node(lower.current());
         if !outputs.contains_key(&r.node) {
-            return Err(GraphError::UnknownNode { at, reference: r.to_string(), known: similar(&ids, &r.node) });
+            return Err(GraphError::UnknownNode {
+                at,
+                reference: r.to_string(),
+                known: similar(&ids, &r.node),
+            });
         }
         if graph_outputs.iter().any(|o| o.name == out.name) {
             let message = format!("two outputs are named \"{}\"; output names must be unique", out.name);

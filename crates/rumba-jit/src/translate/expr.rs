@@ -51,9 +51,10 @@ impl Translator<'_, '_> {
             }
             Expr::InSpans { table, row, col } => {
                 let (r, c) = (self.affine(&row), self.affine(&col));
-                let addr = self.b.ins().iconst(self.ptr, self.span_addrs[table as usize]);
+                let addr = self.b.ins().iconst(self.ptr, self.span_addrs.tables[table as usize]);
                 let f = self.hosts.in_spans;
-                self.call(f, &[addr, r, c]).expect("in_spans returns a value")
+                self.call(f, &[addr, r, c])
+                    .ok_or_else(|| JitError::codegen("in_spans returns a value"))?
             }
             Expr::Acc { reduction } => {
                 return Err(JitError::codegen(format!("acc r{reduction} used outside the epilogue")));
@@ -90,7 +91,7 @@ impl Translator<'_, '_> {
     }
 
     /// A value as stored in memory (every dtype is stored as its register form).
-    pub(super) fn to_memory(&mut self, v: Value, _dtype: DType) -> Value {
+    pub(super) fn memory_form(&mut self, v: Value, _dtype: DType) -> Value {
         v
     }
 
@@ -112,7 +113,8 @@ impl Translator<'_, '_> {
                     (_, DType::F32) => h.ln_f32,
                     _ => h.ln_f64,
                 };
-                self.call(f, &[x]).expect("math functions return a value")
+                self.call(f, &[x])
+                    .ok_or_else(|| JitError::codegen("math functions return a value"))?
             }
             _ => return Err(JitError::unsupported(format!("{op:?} of {d}"))),
         })

@@ -4,11 +4,28 @@
 //!
 //! Strides are read from `KernelArgs` at run time, so one compiled kernel serves every input
 //! layout. Each load's element offset is `base + Σ step[a]·i[a]`, with `base` (offsets and
-//! params) and `step[a] = Σ_d coef[d][a]·stride[d]` computed once in the prologue and partial
-//! sums carried down the loop nest, so the innermost loop adds one product per load.
+//! params) and `step[a] = Σ_d coef[d][a]·stride[d]` computed once in the prologue; the loops
+//! are bottom-tested so Cranelift hoists everything that does not change out of them.
+//!
+//! Files by construct:
+//! - `expr.rs`: scalar expressions (the semantics every other form must reproduce);
+//! - `vector.rs`, `vexpr.rs`: the 128-bit vector path of the innermost axis — which phases
+//!   have one, the run-time stride condition, the vector loop with its scalar tail, and the
+//!   vector form of every expression, load and store;
+//! - `reduce.rs`: reduction kernels (blocks of lanes, update nest, epilogue), with
+//!   `layout.rs` (accumulator fields and layout, decided at compile time), `accumulate.rs`
+//!   (scalar updates and results), `vector_reduce.rs` (vector ones), `horizontal.rs` (vector
+//!   updates along a reduced innermost axis) and `spans.rs` (polygon masks as row spans).
 
+mod accumulate;
 mod expr;
+mod horizontal;
+mod layout;
 mod reduce;
+mod spans;
+mod vector;
+mod vector_reduce;
+mod vexpr;
 
 use crate::JitError;
 use crate::abi;
@@ -20,6 +37,8 @@ use rumba_ir::DType;
 use rumba_plan::{BufferArg, ExprId, Kernel, KernelArgs, Plan};
 use std::collections::HashMap;
 use std::mem::offset_of;
+
+pub(crate) use spans::{SpanAddrs, flatten_spans};
 
 /// The Cranelift type a scalar of `dtype` is held in.
 pub(crate) fn ty(dtype: DType) -> Type {
@@ -64,15 +83,33 @@ pub(crate) struct Translator<'a, 'f> {
     plan: &'a Plan,
     pub kernel: &'a Kernel,
     /// Addresses of the kernel-owned span tables.
-    span_addrs: &'a [i64],
+    span_addrs: &'a SpanAddrs,
     args: Value,
     params: Vec<Value>,
     loads: Vec<Access>,
     stores: Vec<Access>,
-    /// Expressions that do not depend on the domain point, computed once.
-    uniform: HashMap<ExprId, Value>,
     /// Values of the current point.
     memo: HashMap<ExprId, Value>,
+    /// Whether the vector loops may run in this call: (loads step 1, loads and stores step 1;
+    /// see `vector.rs`).
+    vec_ok: Option<(Value, Value)>,
+    /// Vector values of the current group.
+    vmemo: HashMap<ExprId, vexpr::Lanes>,
+    /// Invariant values of the current row, splat.
+    vinvariant: HashMap<ExprId, vexpr::Lanes>,
+    /// Address of every load and store at the current row (vector axis at 0).
+    rows: Vec<Value>,
+    store_rows: Vec<Value>,
+    /// Row addresses and invariants of each sub-step of a jammed axis.
+    jrows: Vec<Vec<Value>>,
+    jinvariant: Vec<HashMap<ExprId, vexpr::Lanes>>,
+    /// Vectors per group of the current vector loop.
+    unroll: usize,
+    /// The reduction layout and scratch of a reduction kernel, and the lane of the current
+    /// vector epilogue group.
+    reduce_plan: Option<std::rc::Rc<layout::ReducePlan>>,
+    scratch_base: Option<Value>,
+    epilogue_lane: Option<Value>,
     /// The current domain coordinates (`None` where an axis is outside the current nest).
     coords: Vec<Option<Value>>,
     ptr: Type,
@@ -96,7 +133,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         hosts: &'a Hosts,
         plan: &'a Plan,
         kernel: &'a Kernel,
-        span_addrs: &'a [i64],
+        span_addrs: &'a SpanAddrs,
     ) -> Result<(), JitError> {
         let ptr = module.target_config().pointer_type();
         let mut b = FunctionBuilder::new(func, fctx);
@@ -118,12 +155,25 @@ impl<'a, 'f> Translator<'a, 'f> {
             params: Vec::new(),
             loads: Vec::new(),
             stores: Vec::new(),
-            uniform: HashMap::new(),
             memo: HashMap::new(),
+            vec_ok: None,
+            vmemo: HashMap::new(),
+            vinvariant: HashMap::new(),
+            rows: Vec::new(),
+            store_rows: Vec::new(),
+            jrows: Vec::new(),
+            jinvariant: Vec::new(),
+            unroll: 1,
+            reduce_plan: None,
+            scratch_base: None,
+            epilogue_lane: None,
             coords: vec![None; kernel.domain.len()],
             ptr,
         };
         t.prologue();
+        if let Some(axis) = kernel.domain.len().checked_sub(1) {
+            t.vec_ok = Some(t.vector_conditions(axis));
+        }
         let ranges = t.ranges(tile_begin, tile_end);
         if kernel.reductions.is_empty() {
             t.elementwise(&ranges)?;
@@ -233,27 +283,39 @@ impl<'a, 'f> Translator<'a, 'f> {
         hi: Value,
         body: &mut dyn FnMut(&mut Self, Value) -> Result<(), JitError>,
     ) -> Result<(), JitError> {
+        self.for_loop_step(lo, hi, 1, body)
+    }
+
+    /// `for i in (lo..hi).step_by(step) { body(i) }`, as a guarded bottom-tested loop: one
+    /// compare and branch per iteration.
+    ///
+    /// Both branches name the exit first: Cranelift's loop-invariant code motion follows the
+    /// dominator tree in an order where this puts the loop body before the exit, which keeps
+    /// the enclosing loops in view, so invariants are hoisted out of every level.
+    fn for_loop_step(
+        &mut self,
+        lo: Value,
+        hi: Value,
+        step: i64,
+        body: &mut dyn FnMut(&mut Self, Value) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
         let var: Variable = self.b.declare_var(types::I64);
         self.b.def_var(var, lo);
-        let header = self.b.create_block();
         let body_block = self.b.create_block();
         let exit = self.b.create_block();
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(header);
-        let i = self.b.use_var(var);
-        let go = self.b.ins().icmp(IntCC::SignedLessThan, i, hi);
-        self.b.ins().brif(go, body_block, &[], exit, &[]);
+        let empty = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, lo, hi);
+        self.b.ins().brif(empty, exit, &[], body_block, &[]);
         self.b.switch_to_block(body_block);
-        // Only the header branches here.
-        self.b.seal_block(body_block);
+        let i = self.b.use_var(var);
         body(self, i)?;
-        let next = self.b.ins().iadd_imm_s(i, 1);
+        let next = self.b.ins().iadd_imm_s(i, step);
         self.b.def_var(var, next);
-        self.b.ins().jump(header, &[]);
-        // Both predecessors (entry and latch) are known now.
-        self.b.seal_block(header);
+        let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, next, hi);
+        self.b.ins().brif(done, exit, &[], body_block, &[]);
+        // Its predecessors (the guard and the latch) are both emitted.
+        self.b.seal_block(body_block);
         self.b.switch_to_block(exit);
-        // Only the header exits here.
+        // Only the guard and the latch exit here.
         self.b.seal_block(exit);
         Ok(())
     }
@@ -290,11 +352,28 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().iadd(acc.base, bytes)
     }
 
+    /// Elementwise kernels: every point stores; the innermost axis has a vector path when
+    /// every stored expression has a vector form.
     fn elementwise(&mut self, ranges: &[(Value, Value)]) -> Result<(), JitError> {
-        let axes: Vec<usize> = (0..self.kernel.domain.len()).collect();
-        self.nest(&axes, ranges, &mut |t| {
-            t.memo.clear();
-            t.store_all()
+        let rank = self.kernel.domain.len();
+        let roots: Vec<ExprId> = self.kernel.stores.iter().map(|s| s.value).collect();
+        let phase = rank
+            .checked_sub(1)
+            .and_then(|axis| vector::Phase::plan(self.kernel, &roots, &[], (axis, vector::UNROLL), &|_| false));
+        let Some(phase) = phase else {
+            let axes: Vec<usize> = (0..rank).collect();
+            return self.nest(&axes, ranges, &mut |t| {
+                t.memo.clear();
+                t.store_all()
+            });
+        };
+        let outer: Vec<usize> = (0..phase.axis).collect();
+        let range = ranges[phase.axis];
+        self.nest(&outer, ranges, &mut |t| {
+            t.inner_loop(&phase, range, None, &mut |t, i| t.vstore_all(i), &mut |t| {
+                t.memo.clear();
+                t.store_all()
+            })
         })
     }
 
@@ -304,7 +383,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             let v = self.value(s.value)?;
             let acc = self.stores[i].clone();
             let addr = self.address(&acc);
-            let v = self.to_memory(v, self.kernel.exprs[s.value.0 as usize].dtype);
+            let v = self.memory_form(v, self.kernel.exprs[s.value.0 as usize].dtype);
             self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
         }
         Ok(())

@@ -1,349 +1,250 @@
-//! Kernels with reductions: per outer point, fresh accumulators for every inner parallel
-//! coordinate of the tile, the inner nest feeding them in domain order (so each lane sees its
-//! values in increasing index order of the reduced axes), then the epilogue per lane.
+//! Kernels with reductions: per outer point and per block of lanes, fresh accumulators for the
+//! block's lanes, the inner nest feeding them in domain order (so each lane sees its values in
+//! increasing index order of the reduced axes), then the epilogue per lane.
 //!
-//! Accumulators live in scratch memory (one allocation per call), 24 bytes per reduction and
-//! lane: sum/mean/weighted `[sum f64, count i64]`; var/std `[mean f64, m2 f64, count i64]`;
-//! min/max `[best f64, flags i64]` (bit 0: a value was seen, bit 1: a NaN was seen); and for
-//! median/percentile `[count i64]` plus a region of `Π reduced extents` f64 values per lane.
+//! The layout (fields, blocks, vector phases) is decided in `layout.rs`; the scalar update
+//! and finish are in `accumulate.rs`, their vector forms in `vector_reduce.rs`. Scratch memory
+//! is allocated once per call.
+//!
+//! When the updates have a vector form, the last reduced axis is unrolled and jammed into the
+//! vector loop: a group of lanes loads its accumulators once, applies `jam` consecutive
+//! reduced points in order, and stores them once (the order each lane sees is unchanged).
 
 use super::Translator;
+use super::layout::{Field, ReducePlan};
 use crate::JitError;
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
-use rumba_ir::DType;
-use rumba_ir::op::ReduceKind;
-use rumba_plan::{Accumulate, Expr, ExprId, KernelArgs};
-use std::mem::offset_of;
-
-const SLOT: i64 = 24;
+use cranelift_codegen::ir::{InstBuilder, Value, types};
+use rumba_plan::{Expr, ExprId};
 
 /// Where the accumulators of the current call live.
-struct Scratch {
-    base: Value,
-    /// Lanes per reduction (inner parallel coordinates of one tile).
-    lanes: i64,
-    /// Values per lane of a median/percentile.
-    capacity: i64,
-    /// Byte offset of the collected values.
-    values: i64,
+pub(super) struct Scratch {
+    pub base: Value,
 }
 
 impl Translator<'_, '_> {
     pub(super) fn reduction_kernel(&mut self, ranges: &[(Value, Value)]) -> Result<(), JitError> {
-        let kernel = self.kernel;
-        let rank = kernel.domain.len();
-        let first = kernel.first_reduced().expect("a reduction kernel has a reduced axis");
-        let outer: Vec<usize> = (0..first).collect();
-        let inner: Vec<usize> = (first..rank).collect();
-        let lanes_axes: Vec<usize> = inner.iter().copied().filter(|&a| !kernel.domain[a].reduced).collect();
-        // Lane strides over the inner parallel axes, with the tile axis at most tile_len long.
-        let extent = |a: usize| {
-            let e = kernel.domain[a].extent as i64;
-            if kernel.schedule.tile_axis == Some(a) {
-                e.min(kernel.schedule.tile_len as i64)
-            } else {
-                e
-            }
-        };
-        let mut lane_strides = vec![0i64; rank];
-        let mut lanes = 1i64;
-        for &a in lanes_axes.iter().rev() {
-            lane_strides[a] = lanes;
-            lanes *= extent(a).max(1);
-        }
-        let capacity: i64 = kernel
-            .domain
-            .iter()
-            .filter(|a| a.reduced)
-            .map(|a| a.extent as i64)
-            .product();
-        let collects = kernel.reductions.iter().filter(|r| is_collect(&r.kind)).count() as i64;
-        let slots = kernel.reductions.len() as i64 * lanes * SLOT;
-        let bytes = slots + collects * lanes * capacity * 8;
+        let plan = ReducePlan::new(self.kernel)
+            .ok_or_else(|| JitError::codegen("a reduction kernel without a reduced axis"))?;
+        let bytes = plan.layout.bytes;
         let size = self.b.ins().iconst(types::I64, bytes);
         let alloc = self.hosts.alloc;
-        let base = self.call(alloc, &[size]).expect("alloc returns a pointer");
-        let scratch = Scratch {
-            base,
-            lanes,
-            capacity,
-            values: slots,
-        };
-        let los: Vec<Value> = ranges.iter().map(|r| r.0).collect();
-        let lane_of = move |t: &mut Self| -> Value {
-            let mut q = t.b.ins().iconst(types::I64, 0);
-            for &a in &lanes_axes {
-                let i = t.coords[a].expect("lane axes are set");
-                let d = t.b.ins().isub(i, los[a]);
-                let term = t.b.ins().imul_imm_s(d, lane_strides[a]);
-                q = t.b.ins().iadd(q, term);
-            }
-            q
-        };
-        let lane_of = std::rc::Rc::new(lane_of);
-        let parallel_inner: Vec<usize> = inner.iter().copied().filter(|&a| !kernel.domain[a].reduced).collect();
-        self.nest(&outer, ranges, &mut |t| {
-            let zero = t.b.ins().iconst(types::I64, 0);
-            let words = t.b.ins().iconst(types::I64, slots / 8);
-            t.for_loop(zero, words, &mut |t, i| {
-                let off = t.b.ins().imul_imm_s(i, 8);
-                let at = t.b.ins().iadd(scratch.base, off);
-                let z = t.b.ins().iconst(types::I64, 0);
-                t.b.ins().store(MemFlagsData::trusted(), z, at, 0);
-                Ok(())
-            })?;
-            let lane = lane_of.clone();
-            t.nest(&inner, ranges, &mut |t| {
-                t.memo.clear();
-                let q = lane(t);
-                for r in 0..t.kernel.reductions.len() {
-                    t.update(r, q, &scratch)?;
-                }
-                Ok(())
-            })?;
-            let lane = lane_of.clone();
-            t.nest(&parallel_inner, ranges, &mut |t| {
-                t.memo.clear();
-                let q = lane(t);
-                for r in 0..t.kernel.reductions.len() {
-                    let v = t.finish(r, q, &scratch)?;
-                    for (e, node) in t.kernel.exprs.iter().enumerate() {
-                        if node.expr == (Expr::Acc { reduction: r as u32 }) {
-                            t.memo.insert(ExprId(e as u32), v);
-                        }
-                    }
-                }
-                t.store_all()
-            })
-        })?;
+        let base = self
+            .call(alloc, &[size])
+            .ok_or_else(|| JitError::codegen("scratch_alloc returns a pointer"))?;
+        let scratch = Scratch { base };
+        self.reduce_plan = Some(std::rc::Rc::new(plan.clone()));
+        self.scratch_base = Some(base);
+        let outer = plan.outer.clone();
+        self.nest(&outer, ranges, &mut |t| t.blocks(&plan, ranges, &scratch))?;
         let free = self.hosts.free;
         let size = self.b.ins().iconst(types::I64, bytes);
         self.call(free, &[base, size]);
         Ok(())
     }
 
-    /// The address of reduction `r`'s slot for lane `q`.
-    fn slot(&mut self, r: usize, q: Value, s: &Scratch) -> Value {
-        let index = self.b.ins().iadd_imm_s(q, r as i64 * s.lanes);
-        let off = self.b.ins().imul_imm_s(index, SLOT);
-        self.b.ins().iadd(s.base, off)
-    }
-
-    /// `v` (of `d`) as f64, exactly.
-    pub(super) fn to_f64(&mut self, v: Value, d: DType) -> Value {
-        match d {
-            DType::F64 => v,
-            DType::F32 => self.b.ins().fpromote(types::F64, v),
-            DType::I32 => self.b.ins().fcvt_from_sint(types::F64, v),
-            _ => {
-                let w = self.b.ins().uextend(types::I64, v);
-                self.b.ins().fcvt_from_uint(types::F64, w)
-            }
-        }
-    }
-
-    /// Feeds the current point's value to reduction `r`, lane `q`.
-    fn update(&mut self, r: usize, q: Value, s: &Scratch) -> Result<(), JitError> {
-        let red = &self.kernel.reductions[r];
-        let vd = self.kernel.exprs[red.value.0 as usize].dtype;
-        // Every value this update needs is computed before any branch, so the expression
-        // memo only ever holds values that dominate the rest of the point.
-        let v = self.value(red.value)?;
-        let x = self.to_f64(v, vd);
-        let weight = match red.kind {
-            Accumulate::Weighted { weight } => Some(self.value(weight)?),
-            _ => None,
+    /// The blocks of lanes of one outer point: accumulators, updates, epilogue for each.
+    fn blocks(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+        let Some((axis, len)) = plan.block else {
+            return self.block(plan, ranges, s);
         };
-        let skip_block = self.b.create_block();
-        let mut take = None;
-        if let Some(m) = red.mask {
-            take = Some(self.value(m)?);
-        }
-        if red.skip_nan && vd.is_float() {
-            let ok = self.b.ins().fcmp(FloatCC::Ordered, x, x);
-            take = Some(match take {
-                Some(t) => self.b.ins().band(t, ok),
-                None => ok,
-            });
-        }
-        if let Some(cond) = take {
-            let go = self.b.create_block();
-            self.b.ins().brif(cond, go, &[], skip_block, &[]);
-            self.b.switch_to_block(go);
-            // Only the test above jumps here.
-            self.b.seal_block(go);
-        }
-        let slot = self.slot(r, q, s);
-        let f = MemFlagsData::trusted();
-        let kind = red.kind.clone();
-        match kind {
-            Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. } => {
-                let term = match weight {
-                    Some(w) => self.b.ins().fmul(w, x),
-                    None => x,
+        let (lo, hi) = ranges[axis];
+        self.for_loop_step(lo, hi, len, &mut |t, b0| {
+            let end = t.b.ins().iadd_imm_s(b0, len);
+            let end = t.b.ins().smin(end, hi);
+            let mut r = ranges.to_vec();
+            r[axis] = (b0, end);
+            t.block(plan, &r, s)
+        })
+    }
+
+    fn block(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+        self.init_accumulators(plan, s)?;
+        self.update_nest(plan, ranges, s)?;
+        self.epilogue_nest(plan, ranges, s)
+    }
+
+    /// Every field of every lane of the block to its initial value, 16 bytes at a time.
+    fn init_accumulators(&mut self, plan: &ReducePlan, s: &Scratch) -> Result<(), JitError> {
+        let layout = &plan.layout;
+        for (r, acc) in layout.accs.iter().enumerate() {
+            for (f, field) in acc.all_fields().iter().enumerate() {
+                // The bytes the block's lanes use, rounded up to whole vectors (within the
+                // region).
+                let used = (layout.lanes * field.size() + 15) / 16 * 16;
+                let bits = acc.init(f);
+                let pattern = match field {
+                    Field::F64 | Field::I64 => {
+                        let v = self.b.ins().iconst(types::I64, bits);
+                        self.b.ins().splat(types::I64X2, v)
+                    }
+                    Field::F32 | Field::I32 => {
+                        let v = self.b.ins().iconst(types::I32, bits as u32 as i64);
+                        self.b.ins().splat(types::I32X4, v)
+                    }
+                    Field::U16 => {
+                        let v = self.b.ins().iconst(types::I16, bits as u16 as i64);
+                        self.b.ins().splat(types::I16X8, v)
+                    }
+                    Field::U8 => {
+                        let v = self.b.ins().iconst(types::I8, bits as u8 as i64);
+                        self.b.ins().splat(types::I8X16, v)
+                    }
                 };
-                let sum = self.b.ins().load(types::F64, f, slot, 0);
-                let sum = self.b.ins().fadd(sum, term);
-                self.b.ins().store(f, sum, slot, 0);
-                self.bump(slot, 8);
-            }
-            Accumulate::Stat(ReduceKind::Var | ReduceKind::Std) => {
-                let k = self.bump(slot, 16);
-                let kf = self.b.ins().fcvt_from_sint(types::F64, k);
-                let mean = self.b.ins().load(types::F64, f, slot, 0);
-                let delta = self.b.ins().fsub(x, mean);
-                let step = self.b.ins().fdiv(delta, kf);
-                let mean = self.b.ins().fadd(mean, step);
-                let m2 = self.b.ins().load(types::F64, f, slot, 8);
-                let dev = self.b.ins().fsub(x, mean);
-                let prod = self.b.ins().fmul(delta, dev);
-                let m2 = self.b.ins().fadd(m2, prod);
-                self.b.ins().store(f, mean, slot, 0);
-                self.b.ins().store(f, m2, slot, 8);
-            }
-            Accumulate::Stat(k @ (ReduceKind::Min | ReduceKind::Max)) => {
-                let max = k == ReduceKind::Max;
-                let best = self.b.ins().load(types::F64, f, slot, 0);
-                let flags = self.b.ins().load(types::I64, f, slot, 8);
-                let seen = self.b.ins().band_imm_s(flags, 1);
-                let first = self.b.ins().icmp_imm_s(IntCC::Equal, seen, 0);
-                let cmp = self
-                    .b
-                    .ins()
-                    .fcmp(if max { FloatCC::GreaterThan } else { FloatCC::LessThan }, x, best);
-                let better = self.b.ins().bor(first, cmp);
-                let best = self.b.ins().select(better, x, best);
-                self.b.ins().store(f, best, slot, 0);
-                let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
-                let nan = self.b.ins().uextend(types::I64, nan);
-                let nan = self.b.ins().ishl_imm_s(nan, 1);
-                let flags = self.b.ins().bor(flags, nan);
-                let flags = self.b.ins().bor_imm_s(flags, 1);
-                self.b.ins().store(f, flags, slot, 8);
-            }
-            Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)) => {
-                let n = self.b.ins().load(types::I64, f, slot, 0);
-                let values = self.values(r, q, s);
-                let off = self.b.ins().imul_imm_s(n, 8);
-                let at = self.b.ins().iadd(values, off);
-                self.b.ins().store(f, x, at, 0);
-                self.bump(slot, 0);
+                let start = self.b.ins().iadd_imm_s(s.base, layout.offsets[r][f]);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                let end = self.b.ins().iconst(types::I64, used);
+                self.for_loop_step(zero, end, 16, &mut |t, off| {
+                    let at = t.b.ins().iadd(start, off);
+                    t.b.ins().store(super::vexpr::vflags(), pattern, at, 0);
+                    Ok(())
+                })?;
             }
         }
-        self.b.ins().jump(skip_block, &[]);
-        self.b.switch_to_block(skip_block);
-        // Its predecessors (the test and the update) are both emitted.
-        self.b.seal_block(skip_block);
         Ok(())
     }
 
-    /// Increments the i64 at `slot + off`; returns the new count.
-    fn bump(&mut self, slot: Value, off: i32) -> Value {
-        let f = MemFlagsData::trusted();
-        let n = self.b.ins().load(types::I64, f, slot, off);
-        let n = self.b.ins().iadd_imm_s(n, 1);
-        self.b.ins().store(f, n, slot, off);
-        n
+    /// The lane index of the current coordinates within the block (`ranges` give each lane
+    /// axis's first iteration).
+    pub(super) fn lane(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)]) -> Result<Value, JitError> {
+        let mut q = self.b.ins().iconst(types::I64, 0);
+        for &a in &plan.lane_axes {
+            let i = self.coords[a].ok_or_else(|| JitError::codegen("a lane axis without a coordinate"))?;
+            let d = self.b.ins().isub(i, ranges[a].0);
+            let term = self.b.ins().imul_imm_s(d, plan.lane_stride[a]);
+            q = self.b.ins().iadd(q, term);
+        }
+        Ok(q)
     }
 
-    /// The collected values of lane `q` of median/percentile reduction `r`.
-    fn values(&mut self, r: usize, q: Value, s: &Scratch) -> Value {
-        let ci = self.kernel.reductions[..r]
-            .iter()
-            .filter(|x| is_collect(&x.kind))
-            .count() as i64;
-        let lane = self.b.ins().iadd_imm_s(q, ci * s.lanes);
-        let off = self.b.ins().imul_imm_s(lane, s.capacity * 8);
-        let off = self.b.ins().iadd_imm_s(off, s.values);
-        self.b.ins().iadd(s.base, off)
+    /// Welford's `k` when every lane sees every point: the reduced linear index + 1.
+    pub(super) fn uniform_count(&mut self, plan: &ReducePlan) -> Value {
+        let mut k = self.b.ins().iconst(types::I64, 1);
+        for (a, &stride) in plan.reduced_stride.iter().enumerate() {
+            if let (true, Some(i)) = (stride != 0, self.coords[a]) {
+                let term = self.b.ins().imul_imm_s(i, stride);
+                k = self.b.ins().iadd(k, term);
+            }
+        }
+        k
     }
 
-    /// The finished value of reduction `r` for lane `q`, in its dtype.
-    fn finish(&mut self, r: usize, q: Value, s: &Scratch) -> Result<Value, JitError> {
-        let red = self.kernel.reductions[r].clone();
-        let vd = self.kernel.exprs[red.value.0 as usize].dtype;
-        let slot = self.slot(r, q, s);
-        let f = MemFlagsData::trusted();
-        let nan = self.b.ins().f64const(f64::NAN);
-        let stat = match red.kind {
-            Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => {
-                let best = self.b.ins().load(types::F64, f, slot, 0);
-                let flags = self.b.ins().load(types::I64, f, slot, 8);
-                if vd.is_float() {
-                    let seen_nan = self.b.ins().band_imm_s(flags, 2);
-                    let seen = self.b.ins().band_imm_s(flags, 1);
-                    let none = self.b.ins().icmp_imm_s(IntCC::Equal, seen, 0);
-                    let v = self.b.ins().select(seen_nan, nan, best);
-                    let v = self.b.ins().select(none, nan, v);
-                    let v = self.cast(v, DType::F64, vd);
-                    return Ok(self.cast(v, vd, red.dtype));
-                }
-                let seen = self.b.ins().band_imm_s(flags, 1);
-                let none = self.b.ins().icmp_imm_s(IntCC::Equal, seen, 0);
-                let report = self.b.create_block();
-                let done = self.b.create_block();
-                self.b.ins().brif(none, report, &[], done, &[]);
-                self.b.switch_to_block(report);
-                // Only the test above jumps here.
-                self.b.seal_block(report);
-                let error = self
-                    .b
-                    .ins()
-                    .load(self.ptr, f, self.args, offset_of!(KernelArgs, error) as i32);
-                let code = self.b.ins().iconst(types::I64, r as i64 + 1);
-                let h = self.hosts.report_error;
-                self.call(h, &[error, code]);
-                self.b.ins().jump(done, &[]);
-                self.b.switch_to_block(done);
-                // Both predecessors are emitted.
-                self.b.seal_block(done);
-                let v = self.cast(best, DType::F64, vd);
-                return Ok(self.cast(v, vd, red.dtype));
-            }
-            Accumulate::Stat(ReduceKind::Sum) | Accumulate::Weighted { .. } => {
-                let n = self.b.ins().load(types::I64, f, slot, 8);
-                let sum = self.b.ins().load(types::F64, f, slot, 0);
-                let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
-                self.b.ins().select(empty, nan, sum)
-            }
-            Accumulate::Stat(ReduceKind::Mean) => {
-                let n = self.b.ins().load(types::I64, f, slot, 8);
-                let sum = self.b.ins().load(types::F64, f, slot, 0);
-                let nf = self.b.ins().fcvt_from_sint(types::F64, n);
-                let mean = self.b.ins().fdiv(sum, nf);
-                let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
-                self.b.ins().select(empty, nan, mean)
-            }
-            Accumulate::Stat(k @ (ReduceKind::Var | ReduceKind::Std)) => {
-                let n = self.b.ins().load(types::I64, f, slot, 16);
-                let m2 = self.b.ins().load(types::F64, f, slot, 8);
-                let nf = self.b.ins().fcvt_from_sint(types::F64, n);
-                let var = self.b.ins().fdiv(m2, nf);
-                let v = if k == ReduceKind::Std {
-                    self.b.ins().sqrt(var)
-                } else {
-                    var
-                };
-                let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
-                self.b.ins().select(empty, nan, v)
-            }
-            Accumulate::Stat(k @ (ReduceKind::Median | ReduceKind::Percentile(_))) => {
-                let n = self.b.ins().load(types::I64, f, slot, 0);
-                let values = self.values(r, q, s);
-                let p = match k {
-                    ReduceKind::Percentile(q) => q.0,
-                    _ => -1.0,
-                };
-                let p = self.b.ins().f64const(p);
-                let h = self.hosts.order_statistic;
-                self.call(h, &[values, n, p]).expect("order_statistic returns a value")
-            }
+    /// The inner nest feeding the accumulators, with the vector loop (and the jammed reduced
+    /// axis) where the updates have a vector form.
+    fn update_nest(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+        let inner = plan.inner.clone();
+        let Some((jam_axis, factor)) = plan.jam else {
+            let (rest, _) = inner.split_at(inner.len() - 1);
+            return self.nest(rest, ranges, &mut |t| t.update_row(plan, ranges, s, 1));
         };
-        Ok(self.cast(stat, DType::F64, red.dtype))
+        let pos = inner
+            .iter()
+            .position(|&a| a == jam_axis)
+            .ok_or_else(|| JitError::codegen("the jammed axis is not an inner axis"))?;
+        let before = inner[..pos].to_vec();
+        let after = inner[pos + 1..inner.len() - 1].to_vec();
+        self.nest(&before, ranges, &mut |t| {
+            // A reduced axis is never tiled: it runs over its whole extent.
+            let (lo, hi) = ranges[jam_axis];
+            let extent = t.kernel.domain[jam_axis].extent as i64;
+            let end = t.b.ins().iadd_imm_s(lo, extent - extent % factor as i64);
+            t.for_loop_step(lo, end, factor as i64, &mut |t, i| {
+                t.coords[jam_axis] = Some(i);
+                let r = t.nest(&after, ranges, &mut |t| t.update_row(plan, ranges, s, factor));
+                t.coords[jam_axis] = None;
+                r
+            })?;
+            if extent % factor as i64 == 0 {
+                return Ok(());
+            }
+            t.for_loop(end, hi, &mut |t, i| {
+                t.coords[jam_axis] = Some(i);
+                let r = t.nest(&after, ranges, &mut |t| t.update_row(plan, ranges, s, 1));
+                t.coords[jam_axis] = None;
+                r
+            })
+        })
     }
-}
 
-fn is_collect(kind: &Accumulate) -> bool {
-    matches!(kind, Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)))
+    /// The innermost loop of the updates: `steps` consecutive points of the jammed axis per
+    /// point of the innermost one.
+    fn update_row(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+        steps: usize,
+    ) -> Result<(), JitError> {
+        let axis = self.kernel.domain.len() - 1;
+        let jam = plan.jam.map(|(a, _)| (a, steps));
+        let mut scalar = |t: &mut Self| {
+            let base = jam.and_then(|(a, _)| t.coords[a]);
+            for j in 0..steps {
+                if let (Some((a, _)), Some(base)) = (jam, base) {
+                    t.coords[a] = Some(t.b.ins().iadd_imm_s(base, j as i64));
+                }
+                t.memo.clear();
+                let q = t.lane(plan, ranges)?;
+                for r in 0..t.kernel.reductions.len() {
+                    t.update(plan, r, q, s)?;
+                }
+            }
+            if let Some((a, _)) = jam {
+                t.coords[a] = base;
+            }
+            Ok(())
+        };
+        match &plan.update {
+            Some(phase) => self.inner_loop(
+                phase,
+                ranges[axis],
+                jam,
+                &mut |t, i| t.vupdate_group(plan, ranges, s, i, jam),
+                &mut scalar,
+            ),
+            None => match (&plan.span_mask, &plan.horizontal) {
+                (Some(mask), _) => self.span_row(plan, ranges, s, mask),
+                (None, Some(phase)) => self.horizontal_row(plan, ranges, s, phase),
+                (None, None) => self.nest(&[axis], ranges, &mut scalar),
+            },
+        }
+    }
+
+    /// The epilogue: per lane, the finished accumulators and the stores.
+    fn epilogue_nest(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+        let mut scalar = |t: &mut Self| {
+            t.memo.clear();
+            let q = t.lane(plan, ranges)?;
+            for r in 0..t.kernel.reductions.len() {
+                let v = t.finish(plan, r, q, s)?;
+                for (e, node) in t.kernel.exprs.iter().enumerate() {
+                    if node.expr == (Expr::Acc { reduction: r as u32 }) {
+                        t.memo.insert(ExprId(e as u32), v);
+                    }
+                }
+            }
+            t.store_all()
+        };
+        let lanes = plan.lane_axes.clone();
+        match (&plan.epilogue, lanes.split_last()) {
+            (Some(phase), Some((&last, rest))) if last == phase.axis => {
+                let rest = rest.to_vec();
+                self.nest(&rest, ranges, &mut |t| {
+                    t.inner_loop(
+                        phase,
+                        ranges[last],
+                        None,
+                        &mut |t, i| {
+                            t.epilogue_lane = Some(t.lane(plan, ranges)?);
+                            let r = t.vstore_all(i);
+                            t.epilogue_lane = None;
+                            r
+                        },
+                        &mut scalar,
+                    )
+                })?;
+                Ok(())
+            }
+            _ => self.nest(&lanes, ranges, &mut scalar),
+        }
+    }
 }

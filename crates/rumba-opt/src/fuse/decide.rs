@@ -102,7 +102,11 @@ pub(crate) fn decide(
     }
     if !fusion {
         roots.extend(graph.ids().filter(|&id| {
-            live[id.index()] && !matches!(graph.node(id).op, Op::Input { .. } | Op::Const { .. } | Op::Param { .. })
+            live[id.index()]
+                && !matches!(
+                    graph.node(id).op,
+                    Op::Input { .. } | Op::Const { .. } | Op::Param { .. }
+                )
         }));
     }
     let mut stages: BTreeMap<NodeId, Stage> = BTreeMap::new();

@@ -1,0 +1,276 @@
+//! Scalar accumulator updates and results on the structure-of-arrays layout of `layout.rs`,
+//! with the plan evaluator's semantics (`rumba_plan::eval`'s accumulators): sequential f64
+//! sums, Welford's update, NaN-propagating min/max keeping the first of equal values, collected
+//! values for median/percentile; a lane without a value gives NaN (an integer min/max reports
+//! a run-time error instead).
+
+use super::Translator;
+use super::layout::{Field, ReducePlan, is_collect};
+use super::reduce::Scratch;
+use crate::JitError;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
+use rumba_ir::DType;
+use rumba_ir::op::ReduceKind;
+use rumba_plan::{Accumulate, KernelArgs};
+use std::mem::offset_of;
+
+impl Translator<'_, '_> {
+    /// The address of field `f` of reduction `r` for lane `q`.
+    pub(super) fn field_addr(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch) -> Value {
+        let size = plan.layout.accs[r].all_fields()[f].size();
+        let off = self.b.ins().imul_imm_s(q, size);
+        let off = self.b.ins().iadd_imm_s(off, plan.layout.offsets[r][f]);
+        self.b.ins().iadd(s.base, off)
+    }
+
+    /// `v` (of `d`) as f64, exactly.
+    pub(super) fn exact_f64(&mut self, v: Value, d: DType) -> Value {
+        match d {
+            DType::F64 => v,
+            DType::F32 => self.b.ins().fpromote(types::F64, v),
+            DType::I32 => self.b.ins().fcvt_from_sint(types::F64, v),
+            _ => {
+                let w = self.b.ins().uextend(types::I64, v);
+                self.b.ins().fcvt_from_uint(types::F64, w)
+            }
+        }
+    }
+
+    /// Increments the count of reduction `r` for lane `q`; returns the new count.
+    fn bump(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
+        let f = MemFlagsData::trusted();
+        let at = self.field_addr(plan, r, plan.layout.accs[r].fields.len(), q, s);
+        let n = self.b.ins().load(types::I64, f, at, 0);
+        let n = self.b.ins().iadd_imm_s(n, 1);
+        self.b.ins().store(f, n, at, 0);
+        n
+    }
+
+    /// Feeds the current point's value to reduction `r`, lane `q`.
+    pub(super) fn update(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Result<(), JitError> {
+        let red = &self.kernel.reductions[r];
+        let acc = plan.layout.accs[r].clone();
+        let vd = acc.vd;
+        // Every value this update needs is computed before any branch, so the expression
+        // memo only ever holds values that dominate the rest of the point.
+        let v = self.value(red.value)?;
+        let weight = match red.kind {
+            Accumulate::Weighted { weight } => Some(self.value(weight)?),
+            _ => None,
+        };
+        let mut take = match red.mask {
+            Some(m) => Some(self.value(m)?),
+            None => None,
+        };
+        if red.skip_nan && vd.is_float() {
+            let ok = self.b.ins().fcmp(FloatCC::Ordered, v, v);
+            take = Some(match take {
+                Some(t) => self.b.ins().band(t, ok),
+                None => ok,
+            });
+        }
+        let skip_block = self.b.create_block();
+        if let Some(cond) = take {
+            let go = self.b.create_block();
+            self.b.ins().brif(cond, go, &[], skip_block, &[]);
+            self.b.switch_to_block(go);
+            // Only the test above jumps here.
+            self.b.seal_block(go);
+        }
+        let f = MemFlagsData::trusted();
+        let counted = acc.counted;
+        match (&acc.kind, acc.fields.first()) {
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32)) => {
+                let at = self.field_addr(plan, r, 0, q, s);
+                let x = self.b.ins().uextend(types::I32, v);
+                let sum = self.b.ins().load(types::I32, f, at, 0);
+                let sum = self.b.ins().iadd(sum, x);
+                self.b.ins().store(f, sum, at, 0);
+            }
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I64)) => {
+                let at = self.field_addr(plan, r, 0, q, s);
+                let x = if vd == DType::I32 {
+                    self.b.ins().sextend(types::I64, v)
+                } else {
+                    self.b.ins().uextend(types::I64, v)
+                };
+                let sum = self.b.ins().load(types::I64, f, at, 0);
+                let sum = self.b.ins().iadd(sum, x);
+                self.b.ins().store(f, sum, at, 0);
+            }
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
+                let x = self.exact_f64(v, vd);
+                let term = match weight {
+                    Some(w) => self.b.ins().fmul(w, x),
+                    None => x,
+                };
+                let at = self.field_addr(plan, r, 0, q, s);
+                let sum = self.b.ins().load(types::F64, f, at, 0);
+                let sum = self.b.ins().fadd(sum, term);
+                self.b.ins().store(f, sum, at, 0);
+            }
+            (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
+                let x = self.exact_f64(v, vd);
+                let k = if counted {
+                    self.bump(plan, r, q, s)
+                } else {
+                    self.uniform_count(plan)
+                };
+                let kf = self.b.ins().fcvt_from_sint(types::F64, k);
+                let (mean_at, m2_at) = (self.field_addr(plan, r, 0, q, s), self.field_addr(plan, r, 1, q, s));
+                let mean = self.b.ins().load(types::F64, f, mean_at, 0);
+                let delta = self.b.ins().fsub(x, mean);
+                let step = self.b.ins().fdiv(delta, kf);
+                let mean = self.b.ins().fadd(mean, step);
+                let m2 = self.b.ins().load(types::F64, f, m2_at, 0);
+                let dev = self.b.ins().fsub(x, mean);
+                let prod = self.b.ins().fmul(delta, dev);
+                let m2 = self.b.ins().fadd(m2, prod);
+                self.b.ins().store(f, mean, mean_at, 0);
+                self.b.ins().store(f, m2, m2_at, 0);
+            }
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(&field)) => {
+                let at = self.field_addr(plan, r, 0, q, s);
+                let best = self.b.ins().load(field.ty(), f, at, 0);
+                let best = self.extreme(acc.is_max(), best, v, vd);
+                self.b.ins().store(f, best, at, 0);
+            }
+            (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) => {
+                let x = self.exact_f64(v, vd);
+                let at = self.field_addr(plan, r, 0, q, s);
+                let n = self.b.ins().load(types::I64, f, at, 0);
+                let values = self.values(plan, r, q, s);
+                let off = self.b.ins().imul_imm_s(n, 8);
+                let slot = self.b.ins().iadd(values, off);
+                self.b.ins().store(f, x, slot, 0);
+            }
+            (kind, _) => return Err(JitError::codegen(format!("no accumulator for {kind:?}"))),
+        }
+        if counted && !matches!(acc.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std)) {
+            self.bump(plan, r, q, s);
+        }
+        self.b.ins().jump(skip_block, &[]);
+        self.b.switch_to_block(skip_block);
+        // Its predecessors (the test and the update) are both emitted.
+        self.b.seal_block(skip_block);
+        Ok(())
+    }
+
+    /// The collected values of lane `q` of median/percentile reduction `r`.
+    fn values(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
+        let layout = &plan.layout;
+        let ci = layout.accs[..r].iter().filter(|a| is_collect(&a.kind)).count() as i64;
+        let lane = self.b.ins().iadd_imm_s(q, ci * layout.lanes);
+        let off = self.b.ins().imul_imm_s(lane, layout.capacity * 8);
+        let off = self.b.ins().iadd_imm_s(off, layout.values);
+        self.b.ins().iadd(s.base, off)
+    }
+
+    /// The number of values lane `q` of reduction `r` saw.
+    fn count(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
+        if plan.layout.accs[r].counted {
+            let at = self.field_addr(plan, r, plan.layout.accs[r].fields.len(), q, s);
+            self.b.ins().load(types::I64, MemFlagsData::trusted(), at, 0)
+        } else {
+            self.b.ins().iconst(types::I64, plan.layout.capacity)
+        }
+    }
+
+    /// The finished value of reduction `r` for lane `q`, in its dtype.
+    pub(super) fn finish(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Result<Value, JitError> {
+        let red = self.kernel.reductions[r].clone();
+        let acc = plan.layout.accs[r].clone();
+        let vd = acc.vd;
+        let f = MemFlagsData::trusted();
+        let n = self.count(plan, r, q, s);
+        let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+        let nan = self.b.ins().f64const(f64::NAN);
+        let field0 = acc.fields.first().copied();
+        let stat = match (&acc.kind, field0) {
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(field)) => {
+                let at = self.field_addr(plan, r, 0, q, s);
+                let best = self.b.ins().load(field.ty(), f, at, 0);
+                if vd.is_float() {
+                    let none = self.constant(vd, f64::NAN);
+                    let v = if acc.counted {
+                        self.b.ins().select(empty, none, best)
+                    } else {
+                        best
+                    };
+                    return Ok(self.cast(v, vd, red.dtype));
+                }
+                if acc.counted {
+                    self.report_if(empty, r);
+                }
+                return Ok(self.cast(best, vd, red.dtype));
+            }
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, Some(field)) => {
+                let at = self.field_addr(plan, r, 0, q, s);
+                let sum = self.b.ins().load(field.ty(), f, at, 0);
+                let sum = if matches!(field, Field::I32 | Field::I64) {
+                    self.b.ins().fcvt_from_sint(types::F64, sum)
+                } else {
+                    sum
+                };
+                if acc.kind == Accumulate::Stat(ReduceKind::Mean) {
+                    let nf = self.b.ins().fcvt_from_sint(types::F64, n);
+                    self.b.ins().fdiv(sum, nf)
+                } else {
+                    sum
+                }
+            }
+            (Accumulate::Stat(k @ (ReduceKind::Var | ReduceKind::Std)), _) => {
+                let at = self.field_addr(plan, r, 1, q, s);
+                let m2 = self.b.ins().load(types::F64, f, at, 0);
+                let nf = self.b.ins().fcvt_from_sint(types::F64, n);
+                let var = self.b.ins().fdiv(m2, nf);
+                if *k == ReduceKind::Std {
+                    self.b.ins().sqrt(var)
+                } else {
+                    var
+                }
+            }
+            (Accumulate::Stat(k @ (ReduceKind::Median | ReduceKind::Percentile(_))), _) => {
+                let values = self.values(plan, r, q, s);
+                let p = match k {
+                    ReduceKind::Percentile(p) => p.0,
+                    _ => -1.0,
+                };
+                let p = self.b.ins().f64const(p);
+                let h = self.hosts.order_statistic;
+                self.call(h, &[values, n, p])
+                    .ok_or_else(|| JitError::codegen("order_statistic returns a value"))?
+            }
+            (kind, _) => return Err(JitError::codegen(format!("no accumulator for {kind:?}"))),
+        };
+        let stat = if acc.counted {
+            self.b.ins().select(empty, nan, stat)
+        } else {
+            stat
+        };
+        Ok(self.cast(stat, DType::F64, red.dtype))
+    }
+
+    /// Reports reduction `r` as failed when `cond` holds (an integer min/max without a value).
+    fn report_if(&mut self, cond: Value, r: usize) {
+        let report = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(cond, report, &[], done, &[]);
+        self.b.switch_to_block(report);
+        // Only the test above jumps here.
+        self.b.seal_block(report);
+        let f = MemFlagsData::trusted();
+        let error = self
+            .b
+            .ins()
+            .load(self.ptr, f, self.args, offset_of!(KernelArgs, error) as i32);
+        let code = self.b.ins().iconst(types::I64, r as i64 + 1);
+        let h = self.hosts.report_error;
+        self.call(h, &[error, code]);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        // Both predecessors are emitted.
+        self.b.seal_block(done);
+    }
+}

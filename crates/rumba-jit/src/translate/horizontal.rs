@@ -1,0 +1,220 @@
+//! Horizontal reductions: the innermost axis is reduced (a lane's points are consecutive in
+//! memory), so a group of points goes into vector accumulators that live in registers for the
+//! whole row, merged into the lane's accumulator at the end of the row.
+//!
+//! Inside the spans of a polygon mask (`spans.rs`) the same loop runs over each span, the
+//! mask known to hold, and the counts grow by the points taken.
+//!
+//! Only accumulators that are exact in any order take this path — integer min/max (u8, u16 at
+//! their native width, i32) and integer sums (i32 or i64 lanes) — so the result is bit-identical to
+//! the evaluator's sequential one. Float min/max are not: on a tie between +0.0 and −0.0 the
+//! first one seen wins, which a lane-parallel reduction cannot tell.
+
+use super::Translator;
+use super::layout::{Field, ReducePlan};
+use super::reduce::Scratch;
+use super::vector::Phase;
+use crate::JitError;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value, types};
+use cranelift_frontend::Variable;
+use rumba_ir::op::ReduceKind;
+use rumba_plan::{Accumulate, ExprId};
+
+/// How one reduction accumulates a group: the vector type and count, and the operation.
+#[derive(Clone, Copy)]
+struct Shape {
+    ty: Type,
+    count: usize,
+    op: Op,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    UMin,
+    UMax,
+    SMin,
+    SMax,
+    Add,
+}
+
+impl Translator<'_, '_> {
+    /// The innermost (reduced) loop of the updates with vector accumulators.
+    pub(super) fn horizontal_row(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+        phase: &Phase,
+    ) -> Result<(), JitError> {
+        self.horizontal_range(plan, ranges, ranges[phase.axis], s, phase, None)
+    }
+
+    /// The points `lo..hi` of the innermost (reduced) axis with vector accumulators. With
+    /// `inside`, the points are inside a polygon span: that mask expression holds, and the
+    /// counts of the (masked) reductions grow by the points the vector loop took.
+    pub(super) fn horizontal_range(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        (lo, hi): (Value, Value),
+        s: &Scratch,
+        phase: &Phase,
+        inside: Option<ExprId>,
+    ) -> Result<(), JitError> {
+        let axis = phase.axis;
+        self.coords[axis] = None;
+        let q = self.lane(plan, ranges)?;
+        let shapes: Vec<Shape> = (0..self.kernel.reductions.len())
+            .map(|r| shape(plan, r, phase.unroll))
+            .collect::<Result<_, _>>()?;
+        let vars: Vec<Vec<Variable>> = shapes
+            .iter()
+            .map(|sh| {
+                let identity = self.identity(*sh);
+                (0..sh.count)
+                    .map(|_| {
+                        let var = self.b.declare_var(sh.ty);
+                        self.b.def_var(var, identity);
+                        var
+                    })
+                    .collect()
+            })
+            .collect();
+        let taken = self.b.declare_var(types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(taken, zero);
+        self.inner_loop(
+            phase,
+            (lo, hi),
+            None,
+            &mut |t, i| {
+                for (r, sh) in shapes.iter().enumerate() {
+                    let x = t.group_value(r, *sh, i)?;
+                    for (&var, x) in vars[r].iter().zip(x) {
+                        let acc = t.b.use_var(var);
+                        let acc = t.apply(sh.op, acc, x);
+                        t.b.def_var(var, acc);
+                    }
+                }
+                let n = t.b.use_var(taken);
+                let n = t.b.ins().iadd_imm_s(n, phase.group());
+                t.b.def_var(taken, n);
+                Ok(())
+            },
+            &mut |t| {
+                t.memo.clear();
+                if let Some(mask) = inside {
+                    // Inside a span the mask holds.
+                    let yes = t.b.ins().iconst(types::I8, 1);
+                    t.memo.insert(mask, yes);
+                }
+                for r in 0..t.kernel.reductions.len() {
+                    t.update(plan, r, q, s)?;
+                }
+                Ok(())
+            },
+        )?;
+        let f = MemFlagsData::trusted();
+        for (r, sh) in shapes.iter().enumerate() {
+            let vs: Vec<Value> = vars[r].iter().map(|&v| self.b.use_var(v)).collect();
+            let v = self.fold_lanes(*sh, &vs);
+            let acc = &plan.layout.accs[r];
+            let at = self.field_addr(plan, r, 0, q, s);
+            let best = self.b.ins().load(acc.fields[0].ty(), f, at, 0);
+            let best = self.apply(sh.op, best, v);
+            self.b.ins().store(f, best, at, 0);
+            if acc.counted {
+                let at = self.field_addr(plan, r, acc.fields.len(), q, s);
+                let n = self.b.ins().load(types::I64, f, at, 0);
+                let taken = self.b.use_var(taken);
+                let n = self.b.ins().iadd(n, taken);
+                self.b.ins().store(f, n, at, 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// The identity of `sh.op` in every lane.
+    fn identity(&mut self, sh: Shape) -> Value {
+        let lane = sh.ty.lane_type();
+        let bits = lane.bits();
+        let v = match sh.op {
+            Op::UMin => -1,
+            Op::SMin => (1i64 << (bits - 1)) - 1,
+            Op::SMax => -(1i64 << (bits - 1)),
+            Op::UMax | Op::Add => 0,
+        };
+        let v = self.b.ins().iconst(lane, v & ((1i128 << bits) - 1) as i64);
+        self.b.ins().splat(sh.ty, v)
+    }
+
+    fn apply(&mut self, op: Op, a: Value, b: Value) -> Value {
+        let ins = self.b.ins();
+        match op {
+            Op::UMin => ins.umin(a, b),
+            Op::UMax => ins.umax(a, b),
+            Op::SMin => ins.smin(a, b),
+            Op::SMax => ins.smax(a, b),
+            Op::Add => ins.iadd(a, b),
+        }
+    }
+
+    /// Reduction `r`'s value for the group at `i`, in its accumulator's vectors.
+    fn group_value(&mut self, r: usize, sh: Shape, i: Value) -> Result<Vec<Value>, JitError> {
+        let value = self.kernel.reductions[r].value;
+        match sh.ty {
+            types::I8X16 => self.native_value(value, i, Field::U8),
+            types::I16X8 => self.native_value(value, i, Field::U16),
+            types::I64X2 => {
+                let lanes = self.vvalue(value, i)?;
+                let vd = self.kernel.exprs[value.0 as usize].dtype;
+                Ok(self.i64_pairs(&lanes, vd))
+            }
+            _ => self.vvalue(value, i),
+        }
+    }
+
+    /// All lanes of `vs` combined by `sh.op` into one scalar of the lane type.
+    fn fold_lanes(&mut self, sh: Shape, vs: &[Value]) -> Value {
+        let mut v = vs[0];
+        for &w in &vs[1..] {
+            v = self.apply(sh.op, v, w);
+        }
+        // Halve the live bytes until one lane is left: bring the upper half down and combine.
+        let lane_bytes = (sh.ty.lane_bits() / 8) as u8;
+        let mut width = 16u8;
+        while width > lane_bytes {
+            width /= 2;
+            let mask: [u8; 16] = std::array::from_fn(|k| (k as u8 % width) + width);
+            let down = self.shuffle_bytes(v, v, mask);
+            let down = self.vcast_bits(sh.ty, down);
+            v = self.apply(sh.op, v, down);
+        }
+        self.b.ins().extractlane(v, 0)
+    }
+}
+
+/// The vector accumulators of reduction `r` for a group of `4·unroll` points.
+fn shape(plan: &ReducePlan, r: usize, unroll: usize) -> Result<Shape, JitError> {
+    let acc = &plan.layout.accs[r];
+    let max = acc.is_max();
+    let (ty, count, op) = match (&acc.kind, acc.fields.first()) {
+        (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(Field::U8)) => {
+            (types::I8X16, unroll.div_ceil(4), if max { Op::UMax } else { Op::UMin })
+        }
+        (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(Field::U16)) => {
+            (types::I16X8, unroll.div_ceil(2), if max { Op::UMax } else { Op::UMin })
+        }
+        (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(Field::I32)) => {
+            (types::I32X4, unroll, if max { Op::SMax } else { Op::SMin })
+        }
+        (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32)) => (types::I32X4, unroll, Op::Add),
+        (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I64)) => (types::I64X2, 2 * unroll, Op::Add),
+        (kind, _) => return Err(JitError::codegen(format!("no horizontal accumulator for {kind:?}"))),
+    };
+    // Every lane of every vector must hold a point of the group (no padding lanes).
+    if !((4 * unroll) as u32).is_multiple_of(ty.lane_count()) {
+        return Err(JitError::codegen("a horizontal group that does not fill its vectors"));
+    }
+    Ok(Shape { ty, count, op })
+}

@@ -1,0 +1,418 @@
+//! How a reduction kernel is laid out, decided at compile time: which fields each accumulator
+//! keeps, where they live in scratch memory, how the lanes are cut into blocks, and which
+//! phases have a vector form.
+//!
+//! Accumulators are structure-of-arrays: field `f` of reduction `r` for lane `q` is at
+//! `base + offset[r][f] + q·size(f)`, each field a region of `lanes·8` bytes (rounded up to
+//! 16), so a group of consecutive lanes is a few vectors. Fields:
+//!
+//! - `sum`/`mean`: the sum in f64 — or, for integer values, in i32 (u8/u16 whose total cannot
+//!   reach 2³¹) or i64 (totals below 2⁵³): integer sums are exact in any order and every f64
+//!   partial sum of them is exact too, so the f64 result is bit-identical; `weighted`: f64;
+//! - `var`/`std`: Welford's mean and m2 (f64);
+//! - `min`/`max`: the best value in the value's own type, starting at the identity (+∞ for a
+//!   float min, the dtype's maximum for an integer min, …): the update is the evaluator's
+//!   binary `min`/`max` (a NaN sticks, ties keep the first), so no "seen" or "NaN" flag;
+//! - `median`/`percentile`: the count, plus `capacity` f64 values per lane after the fields.
+//!
+//! A count (i64) follows the fields only when points can be skipped (a mask, or `skip_nan` on
+//! float values): otherwise every lane sees every reduced point, so the count is the static
+//! `capacity` (the product of the reduced extents) and Welford's `k` is the reduced linear
+//! index + 1, the same for every lane.
+//!
+//! Lanes are processed in blocks along the outermost lane axis, so the accumulators of a block
+//! stay in cache while the reduced axes sweep: each lane still sees its points in the same
+//! order, so results do not change.
+
+use super::spans::span_mask;
+use super::vector::{Phase, UNROLL};
+use cranelift_codegen::ir::{Type, types};
+use rumba_ir::DType;
+use rumba_ir::op::ReduceKind;
+use rumba_plan::{Accumulate, Affine, ExprId, Kernel};
+
+/// Scratch bytes of accumulator state a block aims for (the L2 cache holds it comfortably).
+const BLOCK_BYTES: i64 = 64 << 10;
+/// Reduced points per vector update when every accumulator is integer or f32 (measured best).
+const JAM_CHEAP: usize = 8;
+/// Vectors per group when an accumulator is f64 (each 4 lanes are two f64x2).
+const UNROLL_F64: usize = 2;
+/// Reduced points per vector update with f64 sums.
+const JAM_F64: usize = 8;
+
+/// How one accumulator field is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Field {
+    F64,
+    I64,
+    F32,
+    I32,
+    U16,
+    U8,
+}
+
+impl Field {
+    pub fn size(self) -> i64 {
+        match self {
+            Field::F64 | Field::I64 => 8,
+            Field::F32 | Field::I32 => 4,
+            Field::U16 => 2,
+            Field::U8 => 1,
+        }
+    }
+
+    /// The scalar type of one element.
+    pub fn ty(self) -> Type {
+        match self {
+            Field::F64 => types::F64,
+            Field::I64 => types::I64,
+            Field::F32 => types::F32,
+            Field::I32 => types::I32,
+            Field::U16 => types::I16,
+            Field::U8 => types::I8,
+        }
+    }
+
+    /// The field holding a min/max best value of dtype `d`.
+    fn best(d: DType) -> Field {
+        match d {
+            DType::F32 => Field::F32,
+            DType::F64 => Field::F64,
+            DType::U16 => Field::U16,
+            DType::U8 | DType::Bool => Field::U8,
+            DType::I32 => Field::I32,
+        }
+    }
+}
+
+/// The accumulator of one reduction.
+#[derive(Clone, Debug)]
+pub(super) struct AccLayout {
+    pub kind: Accumulate,
+    /// The accumulated value's dtype.
+    pub vd: DType,
+    /// The running fields (the count, if any, comes after them).
+    pub fields: Vec<Field>,
+    /// Whether a count field is kept (points can be skipped).
+    pub counted: bool,
+}
+
+impl AccLayout {
+    fn new(kernel: &Kernel, r: usize, capacity: i64) -> AccLayout {
+        let red = &kernel.reductions[r];
+        let vd = kernel.exprs[red.value.0 as usize].dtype;
+        // The largest magnitude of a value: integer sums below 2^53 are the f64 sums exactly.
+        let max = match vd {
+            DType::U8 => i64::from(u8::MAX),
+            DType::U16 => i64::from(u16::MAX),
+            DType::I32 => 1 << 31,
+            _ => i64::MAX,
+        };
+        let total = capacity.checked_mul(max);
+        let exact_i32 = total.is_some_and(|m| m <= i64::from(i32::MAX));
+        let exact_i64 = total.is_some_and(|m| m < 1 << 53);
+        let fields = match red.kind {
+            Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) if exact_i32 => vec![Field::I32],
+            Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) if exact_i64 => vec![Field::I64],
+            Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. } => vec![Field::F64],
+            Accumulate::Stat(ReduceKind::Var | ReduceKind::Std) => vec![Field::F64, Field::F64],
+            Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => vec![Field::best(vd)],
+            Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)) => Vec::new(),
+        };
+        AccLayout {
+            // Without reduced points (never from a valid graph) the general form gives NaN.
+            counted: red.mask.is_some() || (red.skip_nan && vd.is_float()) || is_collect(&red.kind) || capacity == 0,
+            kind: red.kind.clone(),
+            vd,
+            fields,
+        }
+    }
+
+    /// Fields including the count.
+    pub fn all_fields(&self) -> Vec<Field> {
+        let mut f = self.fields.clone();
+        if self.counted {
+            f.push(Field::I64);
+        }
+        f
+    }
+
+    /// Whether this is `max` (rather than `min`).
+    pub fn is_max(&self) -> bool {
+        self.kind == Accumulate::Stat(ReduceKind::Max)
+    }
+
+    /// The initial bits of field `f` (as a 64-bit pattern of the field's element).
+    pub fn init(&self, f: usize) -> i64 {
+        if f >= self.fields.len() || !matches!(self.kind, Accumulate::Stat(ReduceKind::Min | ReduceKind::Max)) {
+            return 0;
+        }
+        let max = self.is_max();
+        match (self.fields[f], max) {
+            (Field::F64, false) => f64::INFINITY.to_bits() as i64,
+            (Field::F64, true) => f64::NEG_INFINITY.to_bits() as i64,
+            (Field::F32, false) => i64::from(f32::INFINITY.to_bits()),
+            (Field::F32, true) => i64::from(f32::NEG_INFINITY.to_bits()),
+            (Field::I32, false) => i64::from(i32::MAX),
+            (Field::I32, true) => i64::from(i32::MIN),
+            (Field::U16, false) => i64::from(u16::MAX),
+            (Field::U8, false) => i64::from(u8::MAX),
+            _ => 0,
+        }
+    }
+}
+
+pub(super) fn is_collect(kind: &Accumulate) -> bool {
+    matches!(kind, Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)))
+}
+
+/// Where the accumulators of one block live, relative to the scratch base.
+#[derive(Clone, Debug)]
+pub(super) struct Layout {
+    /// Lanes per block.
+    pub lanes: i64,
+    pub accs: Vec<AccLayout>,
+    /// Byte offset of every field of every reduction.
+    pub offsets: Vec<Vec<i64>>,
+    /// Values per lane of a median/percentile (the product of the reduced extents).
+    pub capacity: i64,
+    /// Byte offset of the collected values.
+    pub values: i64,
+    /// Scratch bytes in all.
+    pub bytes: i64,
+}
+
+impl Layout {
+    fn new(accs: Vec<AccLayout>, lanes: i64, capacity: i64) -> Layout {
+        let region = (lanes * 8 + 15) / 16 * 16;
+        let mut at = 0;
+        let offsets = accs
+            .iter()
+            .map(|a| {
+                a.all_fields()
+                    .iter()
+                    .map(|_| {
+                        at += region;
+                        at - region
+                    })
+                    .collect()
+            })
+            .collect();
+        let collects = accs.iter().filter(|a| is_collect(&a.kind)).count() as i64;
+        Layout {
+            lanes,
+            offsets,
+            capacity,
+            values: at,
+            bytes: at + collects * lanes * capacity * 8,
+            accs,
+        }
+    }
+}
+
+/// The compile-time shape of a reduction kernel.
+#[derive(Clone, Debug)]
+pub(super) struct ReducePlan {
+    /// Parallel axes before the first reduced one (a fresh set of accumulators per point).
+    pub outer: Vec<usize>,
+    /// The remaining axes, in domain order.
+    pub inner: Vec<usize>,
+    /// The parallel axes among `inner` (one accumulator per combination: a lane).
+    pub lane_axes: Vec<usize>,
+    /// Per domain axis: its stride in the lane index within a block (0 for other axes).
+    pub lane_stride: Vec<i64>,
+    /// Per domain axis: its stride in the reduced linear index (0 for parallel axes).
+    pub reduced_stride: Vec<i64>,
+    /// Lanes are processed in blocks of this many iterations of this axis.
+    pub block: Option<(usize, i64)>,
+    pub layout: Layout,
+    /// The vector form of the updates along the innermost axis.
+    pub update: Option<Phase>,
+    /// The vector form of the epilogue along the innermost axis.
+    pub epilogue: Option<Phase>,
+    /// Unroll-and-jam of the last reduced axis into the vector update: (axis, factor).
+    pub jam: Option<(usize, usize)>,
+    /// The vector form of the updates along a reduced innermost axis (see `horizontal.rs`;
+    /// with `span_mask`, inside its spans).
+    pub horizontal: Option<Phase>,
+    /// The polygon test masking every reduction, when the innermost loop can run over its
+    /// spans only (see `spans.rs`).
+    pub span_mask: Option<(ExprId, usize, Affine, Affine)>,
+}
+
+impl ReducePlan {
+    pub fn new(kernel: &Kernel) -> Option<ReducePlan> {
+        let rank = kernel.domain.len();
+        let first = kernel.first_reduced()?;
+        let outer: Vec<usize> = (0..first).collect();
+        let inner: Vec<usize> = (first..rank).collect();
+        let lane_axes: Vec<usize> = inner.iter().copied().filter(|&a| !kernel.domain[a].reduced).collect();
+        let extent = |a: usize| {
+            let e = kernel.domain[a].extent as i64;
+            match kernel.schedule.tile_axis {
+                Some(t) if t == a => e.min(kernel.schedule.tile_len.max(1) as i64),
+                _ => e,
+            }
+            .max(1)
+        };
+        let capacity: i64 = kernel
+            .domain
+            .iter()
+            .filter(|a| a.reduced)
+            .map(|a| a.extent as i64)
+            .product();
+        let mut reduced_stride = vec![0i64; rank];
+        let mut n = 1;
+        for a in (0..rank).rev().filter(|&a| kernel.domain[a].reduced) {
+            reduced_stride[a] = n;
+            n *= kernel.domain[a].extent as i64;
+        }
+        let accs: Vec<AccLayout> = (0..kernel.reductions.len())
+            .map(|r| AccLayout::new(kernel, r, capacity))
+            .collect();
+        let per_lane: i64 = accs
+            .iter()
+            .map(|a| 8 * a.all_fields().len() as i64 + if is_collect(&a.kind) { 8 * capacity } else { 0 })
+            .sum::<i64>()
+            .max(1);
+        let lanes: i64 = lane_axes.iter().map(|&a| extent(a)).product();
+        let block = lane_axes.first().and_then(|&b| {
+            let slice = lanes / extent(b);
+            let len = (BLOCK_BYTES / (per_lane * slice)).clamp(1, extent(b));
+            (len < extent(b)).then_some((b, len))
+        });
+        let block_extent = |a: usize| match block {
+            Some((b, len)) if b == a => len,
+            _ => extent(a),
+        };
+        let mut lane_stride = vec![0i64; rank];
+        let mut block_lanes = 1i64;
+        for &a in lane_axes.iter().rev() {
+            lane_stride[a] = block_lanes;
+            block_lanes *= block_extent(a);
+        }
+        let layout = Layout::new(accs, block_lanes, capacity);
+        let update = update_phase(kernel, &layout, rank - 1);
+        let epilogue = epilogue_phase(kernel, &layout, rank - 1);
+        let span_mask = span_mask(kernel);
+        let horizontal = horizontal_phase(kernel, &layout, rank - 1, span_mask.is_some());
+        let jam = update.as_ref().and_then(|_| {
+            let last = *inner.iter().rev().find(|&&a| kernel.domain[a].reduced)?;
+            let after_are_lanes = inner
+                .iter()
+                .skip_while(|&&a| a != last)
+                .skip(1)
+                .all(|&a| !kernel.domain[a].reduced);
+            // Integer and f32 accumulators are cheap to update: amortise their loads and
+            // stores over more points; f64 ones (two vectors per four lanes) keep registers.
+            let welford = layout
+                .accs
+                .iter()
+                .any(|a| matches!(a.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std)));
+            let cheap = layout.accs.iter().all(|a| !a.fields.contains(&Field::F64));
+            let factor = match (welford, cheap) {
+                // Welford's update is a chain through a division: jamming only lengthens it.
+                (true, _) => 1,
+                // A short reduced axis (a window) is jammed whole.
+                (false, true) if kernel.domain[last].extent <= 2 * JAM_CHEAP => kernel.domain[last].extent,
+                (false, true) => JAM_CHEAP,
+                (false, false) => JAM_F64,
+            };
+            (after_are_lanes && factor > 1 && kernel.domain[last].extent >= 2)
+                .then_some((last, factor.min(kernel.domain[last].extent)))
+        });
+        Some(ReducePlan {
+            outer,
+            inner,
+            lane_axes,
+            lane_stride,
+            reduced_stride,
+            block,
+            layout,
+            update,
+            epilogue,
+            jam,
+            horizontal,
+            span_mask,
+        })
+    }
+}
+
+/// The vector form of the updates: every accumulator is updatable lane-wise without a count
+/// (no mask, no NaN skipping, no collected values) from a 32-bit value, with an invariant
+/// weight.
+fn update_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase> {
+    if kernel.domain[axis].reduced {
+        return None;
+    }
+    let mut roots = Vec::new();
+    let mut weights = Vec::new();
+    for (red, acc) in kernel.reductions.iter().zip(&layout.accs) {
+        if acc.counted || matches!(acc.vd, DType::F64 | DType::Bool) {
+            return None;
+        }
+        roots.push(red.value);
+        if let Accumulate::Weighted { weight } = red.kind {
+            weights.push(weight);
+        }
+    }
+    let unroll = if layout.accs.iter().any(|a| a.fields.contains(&Field::F64)) {
+        UNROLL_F64
+    } else {
+        UNROLL
+    };
+    let mut phase = Phase::plan(kernel, &roots, &weights, (axis, unroll), &|_| false)?;
+    phase.stores = false;
+    Some(phase)
+}
+
+/// The vector form of the epilogue: the stored expressions along the innermost axis, with
+/// accumulators whose finished value is a 32-bit lane (min/max; mean, var, std and weighted
+/// rounded to f32).
+fn epilogue_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase> {
+    if kernel.domain[axis].reduced {
+        return None;
+    }
+    let roots: Vec<ExprId> = kernel.stores.iter().map(|s| s.value).collect();
+    let acc_ok = |r: u32| {
+        let (red, acc) = (&kernel.reductions[r as usize], &layout.accs[r as usize]);
+        !acc.counted
+            && match acc.kind {
+                Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => acc.vd != DType::F64 && red.dtype != DType::F64,
+                Accumulate::Stat(ReduceKind::Mean | ReduceKind::Var | ReduceKind::Std)
+                | Accumulate::Weighted { .. } => red.dtype == DType::F32,
+                _ => false,
+            }
+    };
+    Phase::plan(kernel, &roots, &[], (axis, UNROLL), &acc_ok)
+}
+
+/// The vector form of a horizontal reduction (along a reduced innermost axis): every
+/// accumulator is exact in any order (integer min/max, integer sums), so a group's lanes
+/// can accumulate apart and be merged at the end of the row (`masked`: inside the spans of
+/// the polygon mask every reduction shares).
+fn horizontal_phase(kernel: &Kernel, layout: &Layout, axis: usize, masked: bool) -> Option<Phase> {
+    if !kernel.domain[axis].reduced {
+        return None;
+    }
+    // Counts are only kept for the polygon mask (whose spans the loop runs over): NaN
+    // skipping does not apply to integers.
+    let exact = |acc: &AccLayout| {
+        (!acc.counted || masked)
+            && !acc.vd.is_float()
+            && match (&acc.kind, acc.fields.first()) {
+                (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(f)) => {
+                    matches!(f, Field::U8 | Field::U16 | Field::I32)
+                }
+                (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32 | Field::I64)) => true,
+                _ => false,
+            }
+    };
+    if !layout.accs.iter().all(exact) {
+        return None;
+    }
+    let roots: Vec<ExprId> = kernel.reductions.iter().map(|r| r.value).collect();
+    let mut phase = Phase::plan(kernel, &roots, &[], (axis, UNROLL), &|_| false)?;
+    phase.stores = false;
+    Some(phase)
+}

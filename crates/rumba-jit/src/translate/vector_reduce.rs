@@ -1,0 +1,418 @@
+//! Vector accumulators: a group of `4·unroll` consecutive lanes updated at once, on the
+//! structure-of-arrays layout of `layout.rs`, lane by lane exactly as `accumulate.rs`.
+//!
+//! f64 fields hold a group as `2·unroll` f64x2 vectors; f32 values are widened exactly
+//! (`fvpromote_low` of each half), and integers through `cvtdq2pd`, so sums and Welford's
+//! update are bit-identical to the scalar ones. i32 sums of u8/u16 values stay in i32x4.
+//! min/max keep the value's own lanes: f32x4 with the evaluator's NaN and tie rule, i32x4 with
+//! `smin`/`smax`, and u8/u16 best values at their native width (u8x16, u16x8) with
+//! `umin`/`umax`, fed from the raw bytes of the load when the value is one.
+
+use super::Translator;
+use super::layout::{Field, ReducePlan};
+use super::reduce::Scratch;
+use super::vector::LANES;
+use super::vexpr::{Lanes, vflags};
+use crate::JitError;
+use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value, types};
+use rumba_ir::DType;
+use rumba_ir::op::ReduceKind;
+use rumba_plan::{Accumulate, Expr};
+
+fn little() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(Endianness::Little)
+}
+
+/// The vectors one field of a group occupies: (vector type, count, bytes per vector).
+fn field_shape(field: Field, unroll: usize) -> (Type, usize, i64) {
+    let bytes = LANES * unroll as i64 * field.size();
+    let ty = match field {
+        Field::F64 => types::F64X2,
+        Field::I64 => types::I64X2,
+        Field::F32 => types::F32X4,
+        Field::I32 => types::I32X4,
+        Field::U16 => types::I16X8,
+        Field::U8 => types::I8X16,
+    };
+    if bytes >= 16 {
+        (ty, (bytes / 16) as usize, 16)
+    } else {
+        (ty, 1, bytes)
+    }
+}
+
+impl Translator<'_, '_> {
+    /// Loads `n` bytes (4, 8 or 16) at `addr` into the low bytes of a vector of type `ty`.
+    fn load_bytes(&mut self, ty: Type, addr: Value, offset: i32, n: i64) -> Value {
+        let f = vflags();
+        match n {
+            16 => self.b.ins().load(ty, f, addr, offset),
+            8 => {
+                let w = self.b.ins().load(types::I64, f, addr, offset);
+                let v = self.b.ins().scalar_to_vector(types::I64X2, w);
+                self.vcast_bits(ty, v)
+            }
+            _ => {
+                let w = self.b.ins().load(types::I32, f, addr, offset);
+                let v = self.b.ins().scalar_to_vector(types::I32X4, w);
+                self.vcast_bits(ty, v)
+            }
+        }
+    }
+
+    /// Stores the low `n` bytes (4, 8 or 16) of vector `v` at `addr`.
+    fn store_bytes(&mut self, v: Value, addr: Value, offset: i32, n: i64) {
+        let f = vflags();
+        match n {
+            16 => {
+                self.b.ins().store(f, v, addr, offset);
+            }
+            8 => {
+                let w = self.b.ins().bitcast(types::I64X2, little(), v);
+                let w = self.b.ins().extractlane(w, 0);
+                self.b.ins().store(f, w, addr, offset);
+            }
+            _ => {
+                let w = self.b.ins().bitcast(types::I32X4, little(), v);
+                let w = self.b.ins().extractlane(w, 0);
+                self.b.ins().store(f, w, addr, offset);
+            }
+        }
+    }
+
+    /// The vectors of field `f` of reduction `r` for the group of lanes starting at `q`.
+    fn load_field(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch) -> Vec<Value> {
+        let field = plan.layout.accs[r].all_fields()[f];
+        let (ty, count, bytes) = field_shape(field, self.unroll);
+        let addr = self.field_addr(plan, r, f, q, s);
+        (0..count)
+            .map(|k| self.load_bytes(ty, addr, (16 * k) as i32, bytes))
+            .collect()
+    }
+
+    fn store_field(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch, vs: &[Value]) {
+        let field = plan.layout.accs[r].all_fields()[f];
+        let (_, _, bytes) = field_shape(field, self.unroll);
+        let addr = self.field_addr(plan, r, f, q, s);
+        for (k, &v) in vs.iter().enumerate() {
+            self.store_bytes(v, addr, (16 * k) as i32, bytes);
+        }
+    }
+
+    /// Feeds the group at point `i` of the innermost axis to every accumulator: loads them
+    /// once, applies the `jam` consecutive points of the jammed axis in order, stores them.
+    pub(super) fn vupdate_group(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+        i: Value,
+        jam: Option<(usize, usize)>,
+    ) -> Result<(), JitError> {
+        let q = self.lane(plan, ranges)?;
+        let n = self.kernel.reductions.len();
+        let mut regs: Vec<Vec<Vec<Value>>> = (0..n)
+            .map(|r| {
+                (0..plan.layout.accs[r].fields.len())
+                    .map(|f| self.load_field(plan, r, f, q, s))
+                    .collect()
+            })
+            .collect();
+        let (axis, steps) = jam.map_or((None, 1), |(a, n)| (Some(a), n));
+        let base = axis.and_then(|a| self.coords[a]);
+        // u8 sums: the jammed points are first added in u16 lanes (at most 257 values of 255
+        // fit), then widened once; integer sums are exact in any order.
+        let mut pending: Vec<Option<Vec<Value>>> = vec![None; n];
+        for j in 0..steps {
+            if let (Some(a), Some(base)) = (axis, base) {
+                self.coords[a] = Some(self.b.ins().iadd_imm_s(base, j as i64));
+            }
+            self.substep(j);
+            for (r, fields) in regs.iter_mut().enumerate() {
+                if steps > 1 && is_u8_sum(plan, r) {
+                    let value = self.kernel.reductions[r].value;
+                    let x = self.native_value(value, i, Field::U8)?;
+                    let x = self.u8_to_u16(&x);
+                    pending[r] = Some(match pending[r].take() {
+                        Some(p) => p.iter().zip(&x).map(|(&a, &b)| self.b.ins().iadd(a, b)).collect(),
+                        None => x,
+                    });
+                } else {
+                    self.vupdate(plan, r, fields, i)?;
+                }
+            }
+        }
+        if let Some(a) = axis {
+            self.coords[a] = base;
+        }
+        for (r, p) in pending.into_iter().enumerate() {
+            if let Some(p) = p {
+                let wide = self.u16_to_i32(&p);
+                for (a, x) in regs[r][0].iter_mut().zip(wide) {
+                    *a = self.b.ins().iadd(*a, x);
+                }
+            }
+        }
+        for (r, fields) in regs.iter().enumerate() {
+            for (f, vs) in fields.iter().enumerate() {
+                self.store_field(plan, r, f, q, s, vs);
+            }
+        }
+        Ok(())
+    }
+
+    /// One point's update of reduction `r`'s loaded fields.
+    fn vupdate(&mut self, plan: &ReducePlan, r: usize, fields: &mut [Vec<Value>], i: Value) -> Result<(), JitError> {
+        let red = self.kernel.reductions[r].clone();
+        let acc = plan.layout.accs[r].clone();
+        match (&acc.kind, acc.fields[0]) {
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Field::I32) => {
+                let x = self.vvalue(red.value, i)?;
+                for (a, x) in fields[0].iter_mut().zip(x) {
+                    *a = self.b.ins().iadd(*a, x);
+                }
+            }
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Field::I64) => {
+                let x = self.vvalue(red.value, i)?;
+                let x = self.i64_pairs(&x, acc.vd);
+                for (a, x) in fields[0].iter_mut().zip(x) {
+                    *a = self.b.ins().iadd(*a, x);
+                }
+            }
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
+                let x = self.vvalue(red.value, i)?;
+                let x = self.f64_pairs(&x, acc.vd);
+                let w = match red.kind {
+                    Accumulate::Weighted { weight } => Some(self.vvalue(weight, i)?[0]),
+                    _ => None,
+                };
+                for (a, x) in fields[0].iter_mut().zip(x) {
+                    let term = match w {
+                        Some(w) => self.b.ins().fmul(w, x),
+                        None => x,
+                    };
+                    *a = self.b.ins().fadd(*a, term);
+                }
+            }
+            (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
+                let x = self.vvalue(red.value, i)?;
+                let x = self.f64_pairs(&x, acc.vd);
+                let k = self.uniform_count(plan);
+                let k = self.b.ins().fcvt_from_sint(types::F64, k);
+                let k = self.b.ins().splat(types::F64X2, k);
+                for (p, x) in x.into_iter().enumerate() {
+                    let (mean, m2) = (fields[0][p], fields[1][p]);
+                    let delta = self.b.ins().fsub(x, mean);
+                    let step = self.b.ins().fdiv(delta, k);
+                    let mean = self.b.ins().fadd(mean, step);
+                    let dev = self.b.ins().fsub(x, mean);
+                    let prod = self.b.ins().fmul(delta, dev);
+                    fields[1][p] = self.b.ins().fadd(m2, prod);
+                    fields[0][p] = mean;
+                }
+            }
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field @ (Field::U8 | Field::U16)) => {
+                let x = self.native_value(red.value, i, field)?;
+                for (a, x) in fields[0].iter_mut().zip(x) {
+                    *a = if acc.is_max() {
+                        self.b.ins().umax(*a, x)
+                    } else {
+                        self.b.ins().umin(*a, x)
+                    };
+                }
+            }
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), _) => {
+                let x = self.vvalue(red.value, i)?;
+                for (a, x) in fields[0].iter_mut().zip(x) {
+                    *a = self.vextreme(acc.is_max(), *a, x, acc.vd);
+                }
+            }
+            (kind, _) => return Err(JitError::codegen(format!("no vector accumulator for {kind:?}"))),
+        }
+        Ok(())
+    }
+
+    /// A u8 or u16 value of the group at its native width: the raw bytes of a load, or the
+    /// i32 lanes narrowed back (they are in range, so narrowing is exact).
+    pub(super) fn native_value(
+        &mut self,
+        e: rumba_plan::ExprId,
+        i: Value,
+        field: Field,
+    ) -> Result<Vec<Value>, JitError> {
+        let (ty, count, bytes) = field_shape(field, self.unroll);
+        if let (Expr::Load { load }, false) = (&self.kernel.exprs[e.0 as usize].expr, self.vinvariant.contains_key(&e))
+        {
+            let size = self.loads[*load as usize].size;
+            let off = self.b.ins().imul_imm_s(i, size);
+            let addr = self.b.ins().iadd(self.rows[*load as usize], off);
+            return Ok((0..count)
+                .map(|k| self.load_bytes(ty, addr, (16 * k) as i32, bytes))
+                .collect());
+        }
+        let lanes = self.vvalue(e, i)?;
+        let at = |k: usize| lanes[k.min(lanes.len() - 1)];
+        Ok(match field {
+            Field::U8 => {
+                let (a, b) = (self.b.ins().snarrow(at(0), at(1)), self.b.ins().snarrow(at(2), at(3)));
+                vec![self.b.ins().unarrow(a, b)]
+            }
+            _ => (0..count)
+                .map(|k| self.b.ins().unarrow(at(2 * k), at(2 * k + 1)))
+                .collect(),
+        })
+    }
+
+    /// The u8x16 bytes of a group (the low `4·unroll`) as u16x8 vectors.
+    fn u8_to_u16(&mut self, bytes: &[Value]) -> Vec<Value> {
+        let b = bytes[0];
+        let lo = self.b.ins().uwiden_low(b);
+        if self.unroll <= 2 {
+            return vec![lo];
+        }
+        vec![lo, self.b.ins().uwiden_high(b)]
+    }
+
+    /// u16x8 vectors of a group as its `unroll` i32x4 lanes.
+    fn u16_to_i32(&mut self, halves: &[Value]) -> Vec<Value> {
+        let mut out = Vec::with_capacity(self.unroll);
+        for &h in halves {
+            out.push(self.b.ins().uwiden_low(h));
+            out.push(self.b.ins().uwiden_high(h));
+        }
+        out.truncate(self.unroll);
+        out
+    }
+
+    /// A group of integer lanes (of `d`) as i64x2 pairs (low half, high half).
+    pub(super) fn i64_pairs(&mut self, lanes: &[Value], d: DType) -> Vec<Value> {
+        let mut out = Vec::with_capacity(2 * lanes.len());
+        for &v in lanes {
+            if d == DType::I32 {
+                out.extend([self.b.ins().swiden_low(v), self.b.ins().swiden_high(v)]);
+            } else {
+                out.extend([self.b.ins().uwiden_low(v), self.b.ins().uwiden_high(v)]);
+            }
+        }
+        out
+    }
+
+    /// A group of f32 or integer lanes as f64x2 pairs, exactly (low half, high half).
+    fn f64_pairs(&mut self, lanes: &[Value], d: DType) -> Vec<Value> {
+        let high: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+        let mut out = Vec::with_capacity(2 * lanes.len());
+        for &v in lanes {
+            let hi = self.shuffle_bytes(v, v, high);
+            for half in [v, hi] {
+                let w = if d == DType::F32 {
+                    let h = self.vcast_bits(types::F32X4, half);
+                    self.b.ins().fvpromote_low(h)
+                } else {
+                    let h = self.vcast_bits(types::I32X4, half);
+                    let wide = self.b.ins().swiden_low(h);
+                    self.b.ins().fcvt_from_sint(types::F64X2, wide)
+                };
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    /// The finished values of reduction `r` for the epilogue's current group (`i`).
+    pub(super) fn vacc(&mut self, r: u32, _i: Value) -> Result<Lanes, JitError> {
+        let (Some(plan), Some(q), Some(base)) = (self.reduce_plan.clone(), self.epilogue_lane, self.scratch_base)
+        else {
+            return Err(JitError::codegen(format!("acc r{r} outside a vector epilogue")));
+        };
+        let s = Scratch { base };
+        let r = r as usize;
+        let red = self.kernel.reductions[r].clone();
+        let acc = plan.layout.accs[r].clone();
+        let n = self.b.ins().f64const(plan.layout.capacity as f64);
+        let n = self.b.ins().splat(types::F64X2, n);
+        let pairs = match (&acc.kind, acc.fields[0]) {
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field) => {
+                let addr = self.field_addr(&plan, r, 0, q, &s);
+                let best = match field {
+                    Field::U8 => self.load_lanes(addr, DType::U8)?,
+                    Field::U16 => self.load_lanes(addr, DType::U16)?,
+                    _ => self.load_field(&plan, r, 0, q, &s),
+                };
+                return Ok(best.into_iter().map(|v| self.vcast(v, acc.vd, red.dtype)).collect());
+            }
+            (Accumulate::Stat(ReduceKind::Mean), Field::I32) if small_integer_mean(acc.vd, plan.layout.capacity) => {
+                // The sum s and the count n are integers below 2^24, exact in f32, so the f32
+                // quotient is RN32(s/n); the evaluator's RN32(RN64(s/n)) is the same: RN64 can
+                // only change the f32 rounding if it lands exactly on an f32 midpoint M ≠ s/n,
+                // but |s/n − M| ≥ 2^(e−24)/n > 2^(e−53) = half an f64 ulp at M for n < 2^29.
+                let n = self.b.ins().f32const(plan.layout.capacity as f32);
+                let n = self.b.ins().splat(types::F32X4, n);
+                let sums = self.load_field(&plan, r, 0, q, &s);
+                return Ok(sums
+                    .into_iter()
+                    .map(|v| {
+                        let f = self.b.ins().fcvt_from_sint(types::F32X4, v);
+                        self.b.ins().fdiv(f, n)
+                    })
+                    .collect());
+            }
+            (Accumulate::Stat(ReduceKind::Mean), field) => {
+                let sums = self.load_field(&plan, r, 0, q, &s);
+                let sums = match field {
+                    Field::I32 => self.f64_pairs(&sums, DType::I32),
+                    // Below 2^53: exact.
+                    Field::I64 => sums
+                        .into_iter()
+                        .map(|v| self.b.ins().fcvt_from_sint(types::F64X2, v))
+                        .collect(),
+                    _ => sums,
+                };
+                sums.into_iter().map(|v| self.b.ins().fdiv(v, n)).collect::<Vec<_>>()
+            }
+            (Accumulate::Stat(k @ (ReduceKind::Var | ReduceKind::Std)), _) => {
+                let m2 = self.load_field(&plan, r, 1, q, &s);
+                m2.into_iter()
+                    .map(|v| {
+                        let var = self.b.ins().fdiv(v, n);
+                        if *k == ReduceKind::Std {
+                            self.b.ins().sqrt(var)
+                        } else {
+                            var
+                        }
+                    })
+                    .collect()
+            }
+            (Accumulate::Weighted { .. }, _) => self.load_field(&plan, r, 0, q, &s),
+            (kind, _) => return Err(JitError::codegen(format!("no vector result for {kind:?}"))),
+        };
+        // Round each pair to f32 and put two pairs back into one f32x4.
+        let join: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+        Ok(pairs
+            .chunks(2)
+            .map(|p| {
+                let (a, b) = (self.b.ins().fvdemote(p[0]), self.b.ins().fvdemote(p[1]));
+                let v = self.shuffle_bytes(a, b, join);
+                self.vcast_bits(types::F32X4, v)
+            })
+            .collect())
+    }
+}
+
+/// Whether reduction `r` sums u8 values in i32 lanes.
+fn is_u8_sum(plan: &ReducePlan, r: usize) -> bool {
+    let acc = &plan.layout.accs[r];
+    matches!(acc.kind, Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean))
+        && acc.fields.first() == Some(&Field::I32)
+        && acc.vd == DType::U8
+}
+
+/// Whether every sum of `capacity` values of `vd` and `capacity` itself are below 2^24 (exact
+/// in f32), so a mean can divide in f32 (see [`Translator::vacc`]).
+fn small_integer_mean(vd: DType, capacity: i64) -> bool {
+    let max = match vd {
+        DType::U8 => i64::from(u8::MAX),
+        DType::U16 => i64::from(u16::MAX),
+        _ => return false,
+    };
+    capacity.checked_mul(max).is_some_and(|m| m < 1 << 24)
+}

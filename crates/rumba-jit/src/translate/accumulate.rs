@@ -39,12 +39,32 @@ impl Translator<'_, '_> {
 
     /// Increments the count of reduction `r` for lane `q`; returns the new count.
     fn bump(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
-        let f = MemFlagsData::trusted();
-        let at = self.field_addr(plan, r, plan.layout.accs[r].fields.len(), q, s);
-        let n = self.b.ins().load(types::I64, f, at, 0);
+        let count = plan.layout.accs[r].fields.len();
+        let n = self.field_load(plan, r, count, q, s);
         let n = self.b.ins().iadd_imm_s(n, 1);
-        self.b.ins().store(f, n, at, 0);
+        self.field_store(plan, r, count, q, s, n);
         n
+    }
+
+    /// Field `f` of reduction `r` for lane `q`: its register while the accumulators are
+    /// promoted (a single lane), else memory.
+    pub(super) fn field_load(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch) -> Value {
+        if let Some(&var) = self.promoted.get(&(r, f)) {
+            return self.b.use_var(var);
+        }
+        let ty = plan.layout.accs[r].all_fields()[f].ty();
+        let at = self.field_addr(plan, r, f, q, s);
+        self.b.ins().load(ty, MemFlagsData::trusted(), at, 0)
+    }
+
+    /// Sets field `f` of reduction `r` for lane `q` (see [`Translator::field_load`]).
+    pub(super) fn field_store(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch, v: Value) {
+        if let Some(&var) = self.promoted.get(&(r, f)) {
+            self.b.def_var(var, v);
+            return;
+        }
+        let at = self.field_addr(plan, r, f, q, s);
+        self.b.ins().store(MemFlagsData::trusted(), v, at, 0);
     }
 
     /// Feeds the current point's value to reduction `r`, lane `q`.
@@ -78,26 +98,23 @@ impl Translator<'_, '_> {
             // Only the test above jumps here.
             self.b.seal_block(go);
         }
-        let f = MemFlagsData::trusted();
         let counted = acc.counted;
         match (&acc.kind, acc.fields.first()) {
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32)) => {
-                let at = self.field_addr(plan, r, 0, q, s);
                 let x = self.b.ins().uextend(types::I32, v);
-                let sum = self.b.ins().load(types::I32, f, at, 0);
+                let sum = self.field_load(plan, r, 0, q, s);
                 let sum = self.b.ins().iadd(sum, x);
-                self.b.ins().store(f, sum, at, 0);
+                self.field_store(plan, r, 0, q, s, sum);
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I64)) => {
-                let at = self.field_addr(plan, r, 0, q, s);
                 let x = if vd == DType::I32 {
                     self.b.ins().sextend(types::I64, v)
                 } else {
                     self.b.ins().uextend(types::I64, v)
                 };
-                let sum = self.b.ins().load(types::I64, f, at, 0);
+                let sum = self.field_load(plan, r, 0, q, s);
                 let sum = self.b.ins().iadd(sum, x);
-                self.b.ins().store(f, sum, at, 0);
+                self.field_store(plan, r, 0, q, s, sum);
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
                 let x = self.exact_f64(v, vd);
@@ -105,10 +122,9 @@ impl Translator<'_, '_> {
                     Some(w) => self.b.ins().fmul(w, x),
                     None => x,
                 };
-                let at = self.field_addr(plan, r, 0, q, s);
-                let sum = self.b.ins().load(types::F64, f, at, 0);
+                let sum = self.field_load(plan, r, 0, q, s);
                 let sum = self.b.ins().fadd(sum, term);
-                self.b.ins().store(f, sum, at, 0);
+                self.field_store(plan, r, 0, q, s, sum);
             }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
                 let x = self.exact_f64(v, vd);
@@ -118,32 +134,29 @@ impl Translator<'_, '_> {
                     self.uniform_count(plan)
                 };
                 let kf = self.b.ins().fcvt_from_sint(types::F64, k);
-                let (mean_at, m2_at) = (self.field_addr(plan, r, 0, q, s), self.field_addr(plan, r, 1, q, s));
-                let mean = self.b.ins().load(types::F64, f, mean_at, 0);
+                let mean = self.field_load(plan, r, 0, q, s);
                 let delta = self.b.ins().fsub(x, mean);
                 let step = self.b.ins().fdiv(delta, kf);
                 let mean = self.b.ins().fadd(mean, step);
-                let m2 = self.b.ins().load(types::F64, f, m2_at, 0);
+                let m2 = self.field_load(plan, r, 1, q, s);
                 let dev = self.b.ins().fsub(x, mean);
                 let prod = self.b.ins().fmul(delta, dev);
                 let m2 = self.b.ins().fadd(m2, prod);
-                self.b.ins().store(f, mean, mean_at, 0);
-                self.b.ins().store(f, m2, m2_at, 0);
+                self.field_store(plan, r, 0, q, s, mean);
+                self.field_store(plan, r, 1, q, s, m2);
             }
-            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(&field)) => {
-                let at = self.field_addr(plan, r, 0, q, s);
-                let best = self.b.ins().load(field.ty(), f, at, 0);
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(_)) => {
+                let best = self.field_load(plan, r, 0, q, s);
                 let best = self.extreme(acc.is_max(), best, v, vd);
-                self.b.ins().store(f, best, at, 0);
+                self.field_store(plan, r, 0, q, s, best);
             }
             (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) => {
                 let x = self.exact_f64(v, vd);
-                let at = self.field_addr(plan, r, 0, q, s);
-                let n = self.b.ins().load(types::I64, f, at, 0);
+                let n = self.field_load(plan, r, 0, q, s);
                 let values = self.values(plan, r, q, s);
                 let off = self.b.ins().imul_imm_s(n, 8);
                 let slot = self.b.ins().iadd(values, off);
-                self.b.ins().store(f, x, slot, 0);
+                self.b.ins().store(MemFlagsData::trusted(), x, slot, 0);
             }
             (kind, _) => return Err(JitError::codegen(format!("no accumulator for {kind:?}"))),
         }

@@ -15,7 +15,7 @@ use super::layout::{Field, ReducePlan};
 use super::reduce::Scratch;
 use super::vector::Phase;
 use crate::JitError;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value, types};
+use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
 use cranelift_frontend::Variable;
 use rumba_ir::op::ReduceKind;
 use rumba_plan::{Accumulate, ExprId};
@@ -114,21 +114,19 @@ impl Translator<'_, '_> {
                 Ok(())
             },
         )?;
-        let f = MemFlagsData::trusted();
         for (r, sh) in shapes.iter().enumerate() {
             let vs: Vec<Value> = vars[r].iter().map(|&v| self.b.use_var(v)).collect();
             let v = self.fold_lanes(*sh, &vs);
-            let acc = &plan.layout.accs[r];
-            let at = self.field_addr(plan, r, 0, q, s);
-            let best = self.b.ins().load(acc.fields[0].ty(), f, at, 0);
+            let best = self.field_load(plan, r, 0, q, s);
             let best = self.apply(sh.op, best, v);
-            self.b.ins().store(f, best, at, 0);
+            self.field_store(plan, r, 0, q, s, best);
+            let acc = &plan.layout.accs[r];
             if acc.counted {
-                let at = self.field_addr(plan, r, acc.fields.len(), q, s);
-                let n = self.b.ins().load(types::I64, f, at, 0);
+                let count = acc.fields.len();
+                let n = self.field_load(plan, r, count, q, s);
                 let taken = self.b.use_var(taken);
                 let n = self.b.ins().iadd(n, taken);
-                self.b.ins().store(f, n, at, 0);
+                self.field_store(plan, r, count, q, s, n);
             }
         }
         Ok(())

@@ -22,7 +22,8 @@
 //!
 //! Lanes are processed in blocks along the outermost lane axis, so the accumulators of a block
 //! stay in cache while the reduced axes sweep: each lane still sees its points in the same
-//! order, so results do not change.
+//! order, so results do not change. A block of a single lane (a reduction over every inner
+//! axis) keeps its fields in registers while it sweeps (`reduce.rs`).
 
 use super::spans::span_mask;
 use super::vector::{Phase, UNROLL};

@@ -110,6 +110,8 @@ pub(crate) struct Translator<'a, 'f> {
     reduce_plan: Option<std::rc::Rc<layout::ReducePlan>>,
     scratch_base: Option<Value>,
     epilogue_lane: Option<Value>,
+    /// Accumulator fields held in variables (reduction, field) while a single lane sweeps.
+    promoted: HashMap<(usize, usize), Variable>,
     /// The current domain coordinates (`None` where an axis is outside the current nest).
     coords: Vec<Option<Value>>,
     ptr: Type,
@@ -167,6 +169,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             reduce_plan: None,
             scratch_base: None,
             epilogue_lane: None,
+            promoted: HashMap::new(),
             coords: vec![None; kernel.domain.len()],
             ptr,
         };

@@ -59,8 +59,39 @@ impl Translator<'_, '_> {
 
     fn block(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
         self.init_accumulators(plan, s)?;
+        // A single lane's accumulators live in registers while the reduced axes sweep.
+        let promote = plan.layout.lanes == 1;
+        if promote {
+            self.promote(plan, s);
+        }
         self.update_nest(plan, ranges, s)?;
+        if promote {
+            self.demote(plan, s);
+        }
         self.epilogue_nest(plan, ranges, s)
+    }
+
+    /// Loads every field of lane 0 into a variable (see [`Translator::field_load`]).
+    fn promote(&mut self, plan: &ReducePlan, s: &Scratch) {
+        let q = self.b.ins().iconst(types::I64, 0);
+        for (r, acc) in plan.layout.accs.iter().enumerate() {
+            for (f, field) in acc.all_fields().iter().enumerate() {
+                let v = self.field_load(plan, r, f, q, s);
+                let var = self.b.declare_var(field.ty());
+                self.b.def_var(var, v);
+                self.promoted.insert((r, f), var);
+            }
+        }
+    }
+
+    /// Stores the promoted fields back to memory for the epilogue.
+    fn demote(&mut self, plan: &ReducePlan, s: &Scratch) {
+        let q = self.b.ins().iconst(types::I64, 0);
+        let promoted: Vec<((usize, usize), cranelift_frontend::Variable)> = self.promoted.drain().collect();
+        for ((r, f), var) in promoted {
+            let v = self.b.use_var(var);
+            self.field_store(plan, r, f, q, s, v);
+        }
     }
 
     /// Every field of every lane of the block to its initial value, 16 bytes at a time.

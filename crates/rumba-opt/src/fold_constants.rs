@@ -17,10 +17,10 @@
 //! ```
 
 use crate::OptError;
-use crate::scalar::{self, Scalar};
 use rumba_ir::op::{F64, Op};
 use rumba_ir::rewrite::{GraphBuilder, IdMap, map_operands};
 use rumba_ir::{Graph, Node, Shape};
+use rumba_plan::eval::scalar::{self, Scalar};
 
 /// The pass's name (`--disable-pass fold_constants`).
 pub const NAME: &str = "fold_constants";
@@ -61,7 +61,13 @@ fn fold(nodes: &[Node], op: &Op, node: &Node) -> Option<F64> {
     let value = match (op, operands.as_slice()) {
         (Op::Unary { op: f, .. }, &[x]) => scalar::unary(*f, x)?,
         (Op::Binary { op: f, .. }, &[a, b]) => scalar::binary(*f, a, b)?,
-        (Op::Select { .. }, &[cond, a, b]) => scalar::select(cond, a, b)?,
+        (Op::Select { .. }, &[cond, a, b]) => {
+            if cond.as_bool()? {
+                a
+            } else {
+                b
+            }
+        }
         (
             Op::NanToNum {
                 nan, posinf, neginf, ..
@@ -84,5 +90,5 @@ fn is_elementwise(op: &Op) -> bool {
 /// The value of a `const` node, in its dtype.
 fn constant(node: &Node) -> Option<Scalar> {
     let Op::Const { value } = node.op else { return None };
-    Some(Scalar::new(value.0, node.dtype))
+    Some(Scalar::from_f64(node.dtype, value.0))
 }

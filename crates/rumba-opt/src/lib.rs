@@ -14,7 +14,6 @@ pub mod fuse;
 mod passes;
 pub mod push_down_slices;
 pub mod remove_dead_nodes;
-mod scalar;
 pub mod simplify_algebra;
 pub mod verify;
 

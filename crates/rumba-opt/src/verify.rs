@@ -8,11 +8,11 @@
 //! value of its dtype, a `slice_at` start is a param; constraints name existing nodes; and the
 //! outputs have the original graph's count, names, dtypes and shapes.
 
-use crate::scalar::Scalar;
 use rumba_ir::graph::Constraint;
 use rumba_ir::op::{Op, UnaryOp};
 use rumba_ir::rewrite::infer_shape;
 use rumba_ir::{DType, Graph, GraphError, Node, NodeId, Shape};
+use rumba_plan::eval::scalar::Scalar;
 
 /// A broken invariant: always a bug in a pass.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -223,7 +223,7 @@ fn check_form(graph: &Graph, id: NodeId, node: &Node) -> Result<(), VerifyError>
     let problem = match &node.op {
         Op::Const { .. } | Op::Param { .. } if node.shape.rank() != 0 => Some(format!("has shape {}", node.shape)),
         Op::Const { value } => {
-            let held = Scalar::new(value.0, node.dtype).to_f64();
+            let held = Scalar::from_f64(node.dtype, value.0).to_f64();
             let exact = held.to_bits() == value.0.to_bits() || (held.is_nan() && value.0.is_nan());
             (!exact).then(|| format!("holds {}, not a value of dtype {}", value.0, node.dtype))
         }

@@ -19,7 +19,7 @@
 mod accumulate;
 mod memory;
 mod program;
-mod scalar;
+pub mod scalar;
 mod walk;
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rumba_ir::op::{BinaryOp, UnaryOp};
 
 /// One value of one of the six dtypes.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Scalar {
+pub enum Scalar {
     /// bool.
     Bool(bool),
     /// u8.
@@ -45,7 +45,7 @@ macro_rules! same_dtype {
 
 impl Scalar {
     /// The dtype of the value.
-    pub(crate) fn dtype(self) -> DType {
+    pub fn dtype(self) -> DType {
         match self {
             Scalar::Bool(_) => DType::Bool,
             Scalar::U8(_) => DType::U8,
@@ -57,7 +57,7 @@ impl Scalar {
     }
 
     /// The exact `f64` value (bool → 0 or 1).
-    pub(crate) fn to_f64(self) -> f64 {
+    pub fn to_f64(self) -> f64 {
         match self {
             Scalar::Bool(v) => f64::from(u8::from(v)),
             Scalar::U8(v) => f64::from(v),
@@ -69,7 +69,7 @@ impl Scalar {
     }
 
     /// `v` converted to `dtype` by the `Cast` rule (see the module docs).
-    pub(crate) fn from_f64(dtype: DType, v: f64) -> Scalar {
+    pub fn from_f64(dtype: DType, v: f64) -> Scalar {
         match dtype {
             DType::Bool => Scalar::Bool(v != 0.0),
             DType::U8 => Scalar::U8(v as u8),
@@ -81,7 +81,7 @@ impl Scalar {
     }
 
     /// NaN of a float dtype; `None` for the others (they have no "no value" value).
-    pub(crate) fn nan(dtype: DType) -> Option<Scalar> {
+    pub fn nan(dtype: DType) -> Option<Scalar> {
         match dtype {
             DType::F32 => Some(Scalar::F32(f32::NAN)),
             DType::F64 => Some(Scalar::F64(f64::NAN)),
@@ -90,7 +90,7 @@ impl Scalar {
     }
 
     /// Whether this is a NaN (never for integers and bool).
-    pub(crate) fn is_nan(self) -> bool {
+    pub fn is_nan(self) -> bool {
         match self {
             Scalar::F32(v) => v.is_nan(),
             Scalar::F64(v) => v.is_nan(),
@@ -99,7 +99,7 @@ impl Scalar {
     }
 
     /// The value of a bool scalar (`None` for other dtypes).
-    pub(crate) fn as_bool(self) -> Option<bool> {
+    pub fn as_bool(self) -> Option<bool> {
         match self {
             Scalar::Bool(v) => Some(v),
             _ => None,
@@ -107,7 +107,7 @@ impl Scalar {
     }
 
     /// Conversion to `to` by the `Cast` rule.
-    pub(crate) fn cast(self, to: DType) -> Scalar {
+    pub fn cast(self, to: DType) -> Scalar {
         if self.dtype() == to {
             self
         } else {
@@ -117,7 +117,7 @@ impl Scalar {
 }
 
 /// Whether the elementwise function `op` is defined on `x` (the interpreter's rules).
-pub(crate) fn unary_supported(op: UnaryOp, x: DType) -> bool {
+pub fn unary_supported(op: UnaryOp, x: DType) -> bool {
     match op {
         UnaryOp::IsNan => true,
         UnaryOp::Neg => matches!(x, DType::I32 | DType::F32 | DType::F64),
@@ -127,12 +127,12 @@ pub(crate) fn unary_supported(op: UnaryOp, x: DType) -> bool {
 }
 
 /// Whether `op` is defined on two operands of dtype `x`.
-pub(crate) fn binary_supported(op: BinaryOp, x: DType) -> bool {
+pub fn binary_supported(op: BinaryOp, x: DType) -> bool {
     !op.is_arithmetic() || x.is_float()
 }
 
 /// An elementwise function of one operand. `None` where [`unary_supported`] is false.
-pub(crate) fn unary(op: UnaryOp, x: Scalar) -> Option<Scalar> {
+pub fn unary(op: UnaryOp, x: Scalar) -> Option<Scalar> {
     use Scalar as S;
     use UnaryOp as U;
     Some(match (op, x) {
@@ -170,7 +170,7 @@ fn extreme2<T: PartialOrd + Copy>(max: bool, p: T, q: T) -> T {
 
 /// An elementwise function of two same-dtype operands. `None` for operands of different
 /// dtypes or where [`binary_supported`] is false.
-pub(crate) fn binary(op: BinaryOp, a: Scalar, b: Scalar) -> Option<Scalar> {
+pub fn binary(op: BinaryOp, a: Scalar, b: Scalar) -> Option<Scalar> {
     use BinaryOp as B;
     use Scalar as S;
     Some(match op {
@@ -232,7 +232,7 @@ impl_wrap!(bool => Bool, u8 => U8, u16 => U16, i32 => I32, f32 => F32, f64 => F6
 
 /// NaN, +Inf and −Inf replaced by the given values rounded to the float dtype; the identity on
 /// integers and bool.
-pub(crate) fn nan_to_num(x: Scalar, nan: f64, posinf: f64, neginf: f64) -> Scalar {
+pub fn nan_to_num(x: Scalar, nan: f64, posinf: f64, neginf: f64) -> Scalar {
     if !x.dtype().is_float() {
         return x;
     }

@@ -91,6 +91,10 @@ fn main() {
         compile_times();
         return;
     }
+    if part == "median" {
+        median_times(&options);
+        return;
+    }
     let (copy_bw, read_bw) = if part == "reduce" || part == "pipeline" {
         (1.0, 1.0)
     } else {
@@ -213,6 +217,53 @@ fn main() {
             );
         }
     }
+}
+
+/// Median and 90th percentile over T of the u8 (400 frames) and f32 (200 frames) stacks on
+/// `options`' backend against the interpreter, one thread each, same bits checked.
+fn median_times(options: &Options) {
+    let params = BTreeMap::new();
+    for (dtype, frames) in [(DType::U8, T), (DType::F32, 200)] {
+        let stack = rumba::synthetic::stack(dtype, &[frames, H, W, 1], 2);
+        for stat in [Stat::Median, Stat::Percentile(90.0)] {
+            let b = Builder::new();
+            let x = b.input("x", dtype, [None, None, None, Some(1)]);
+            let out = x.reduce(stat, &[0]);
+            let graph = b.build([("out", &out)]).expect("graph");
+            let views = [("x", stack.view())];
+            let exe = rumba::compile(&graph, &rumba::input_specs(&views), options).expect("compiles");
+            let interp = rumba::compile(
+                &graph,
+                &rumba::input_specs(&views),
+                &Options {
+                    backend: Backend::Interp,
+                    threads: 1,
+                    ..Options::default()
+                },
+            )
+            .expect("compiles");
+            let mut got = Vec::new();
+            let t = best_of(3, || got = exe.run(&views, &params).expect("runs"));
+            let mut want = Vec::new();
+            let ti = best_of(1, || want = interp.run(&views, &params).expect("runs"));
+            println!(
+                "{stat:?} over T of {dtype} ({frames} frames): {:.1} ms, interpreter {:.1} ms, {:.1}× (same bits: {})",
+                t.as_secs_f64() * 1e3,
+                ti.as_secs_f64() * 1e3,
+                ti.as_secs_f64() / t.as_secs_f64(),
+                same_bits(&got, &want)
+            );
+        }
+    }
+}
+
+/// Whether two sets of outputs are equal bit for bit (NaN included).
+fn same_bits(a: &[(String, Array)], b: &[(String, Array)]) -> bool {
+    let bits = |x: &Array| x.to_f64_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((_, a), (_, b))| a.dtype() == b.dtype() && bits(a) == bits(b))
 }
 
 /// Codegen time of every kernel of the example graphs and of the graphs above (best and

@@ -2,11 +2,15 @@
 //! ABI of DESIGN §4, specialised on dtypes and extents.
 //!
 //! [`Jit`] holds the long-lived pieces (the target ISA, the host symbols); [`Jit::compile`]
-//! translates one kernel ([`translate`]) into its own `JITModule`, owned by the returned
+//! translates one kernel (module `translate`) into its own `JITModule`, owned by the returned
 //! [`CompiledKernel`] behind an `Arc`, whose code memory is freed when the last user drops
-//! it. All `unsafe` is in [`abi`].
+//! it. All `unsafe` is in [`abi`]. Medians and percentiles finish in module `select`.
+//!
+//! With `RUMBA_JIT_DUMP` set, every compile prints the kernel's machine code (Cranelift's
+//! disassembly) to stderr.
 
 pub mod abi;
+mod select;
 mod translate;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -114,11 +118,20 @@ impl Jit {
         };
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
+        let dump = std::env::var_os("RUMBA_JIT_DUMP").is_some();
+        ctx.set_disasm(dump);
         let mut fctx = FunctionBuilderContext::new();
         translate::Translator::translate(&mut ctx.func, &mut fctx, &mut module, &hosts, plan, kernel, &span_addrs)?;
         module
             .define_function(id, &mut ctx)
             .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+        if let Some(code) = ctx.compiled_code().filter(|_| dump) {
+            eprintln!(
+                "== kernel {}\n{}",
+                kernel.name,
+                code.vcode.as_deref().unwrap_or("(no disassembly)")
+            );
+        }
         module.clear_context(&mut ctx);
         module.finalize_definitions().map_err(JitError::codegen)?;
         let code = module.get_finalized_function(id);

@@ -508,3 +508,34 @@ fn windows_and_sliding_pipelines() {
         });
     }
 }
+
+#[test]
+fn order_statistics_collected_in_vectors_and_pinned_blocks() {
+    // 21 frames: the jammed loop (8 points) runs twice, then 5 single points; 400 frames of
+    // 333 lanes do not fit one block of collected values, so rows are pinned and each row is
+    // cut into blocks of whole vectors plus a short one.
+    for dtype in NUMERIC {
+        for (t, widths) in [(21, &WIDTHS[..]), (400, &[333][..])] {
+            let layouts = [Layout::Contiguous, Layout::Permuted];
+            each_shape_of("collected", dtype, t, H, widths, &layouts, |_, x| {
+                let first = x.slice(0, Some(0), Some(1), 1);
+                let mut out = vec![("median", x.reduce(Stat::Median, &[0]))];
+                for (name, q) in [("p0", 0.0), ("p37", 37.5), ("p90", 90.0), ("p100", 100.0)] {
+                    out.push((name, x.reduce(Stat::Percentile(q), &[0])));
+                }
+                out.push(("nanmedian", x.reduce_with(Stat::Median, &[0], true, true, None)));
+                out.push((
+                    "m_median",
+                    x.reduce_with(Stat::Median, &[0], true, false, Some(&x.ge(&first))),
+                ));
+                out
+            });
+        }
+        each_shape("window median", dtype, |_, x| {
+            vec![
+                ("w3", x.window(Stat::Median, 0, 3, false)),
+                ("w5", x.window(Stat::Percentile(75.0), 0, 5, false)),
+            ]
+        });
+    }
+}

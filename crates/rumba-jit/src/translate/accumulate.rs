@@ -5,9 +5,10 @@
 //! a run-time error instead).
 
 use super::Translator;
-use super::layout::{Field, ReducePlan, is_collect};
+use super::layout::{Field, ReducePlan};
 use super::reduce::Scratch;
 use crate::JitError;
+use crate::select::KeyKind;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use rumba_ir::DType;
@@ -151,10 +152,20 @@ impl Translator<'_, '_> {
                 self.field_store(plan, r, 0, q, s, best);
             }
             (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) => {
-                let x = self.exact_f64(v, vd);
-                let n = self.field_load(plan, r, 0, q, s);
-                let values = self.values(plan, r, q, s);
-                let off = self.b.ins().imul_imm_s(n, 8);
+                let x = match vd {
+                    DType::F64 => v,
+                    _ => self.order_key(v, vd),
+                };
+                // The slot: the count so far, or the reduced linear index when every lane sees
+                // every point.
+                let n = if counted {
+                    self.field_load(plan, r, 0, q, s)
+                } else {
+                    let k = self.uniform_count(plan);
+                    self.b.ins().iadd_imm_s(k, -1)
+                };
+                let values = self.values_addr(plan, r, q, s);
+                let off = self.b.ins().imul_imm_s(n, acc.value_size());
                 let slot = self.b.ins().iadd(values, off);
                 self.b.ins().store(MemFlagsData::trusted(), x, slot, 0);
             }
@@ -171,13 +182,29 @@ impl Translator<'_, '_> {
     }
 
     /// The collected values of lane `q` of median/percentile reduction `r`.
-    fn values(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
+    pub(super) fn values_addr(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
         let layout = &plan.layout;
-        let ci = layout.accs[..r].iter().filter(|a| is_collect(&a.kind)).count() as i64;
-        let lane = self.b.ins().iadd_imm_s(q, ci * layout.lanes);
-        let off = self.b.ins().imul_imm_s(lane, layout.capacity * 8);
-        let off = self.b.ins().iadd_imm_s(off, layout.values);
+        let off = self
+            .b
+            .ins()
+            .imul_imm_s(q, layout.capacity * layout.accs[r].value_size());
+        let off = self.b.ins().iadd_imm_s(off, layout.values[r]);
         self.b.ins().iadd(s.base, off)
+    }
+
+    /// The 32-bit key of a collected value of dtype `d` (not f64): integers as they are, f32
+    /// bits with the magnitude of negative numbers flipped (`crate::select`).
+    fn order_key(&mut self, v: Value, d: DType) -> Value {
+        match d {
+            DType::I32 => v,
+            DType::F32 => {
+                let bits = self.b.ins().bitcast(types::I32, MemFlagsData::new(), v);
+                let sign = self.b.ins().sshr_imm_u(bits, 31);
+                let magnitude = self.b.ins().ushr_imm_u(sign, 1);
+                self.b.ins().bxor(bits, magnitude)
+            }
+            _ => self.b.ins().uextend(types::I32, v),
+        }
     }
 
     /// The number of values lane `q` of reduction `r` saw.
@@ -245,15 +272,26 @@ impl Translator<'_, '_> {
                 }
             }
             (Accumulate::Stat(k @ (ReduceKind::Median | ReduceKind::Percentile(_))), _) => {
-                let values = self.values(plan, r, q, s);
+                let values = self.values_addr(plan, r, q, s);
                 let p = match k {
                     ReduceKind::Percentile(p) => p.0,
                     _ => -1.0,
                 };
                 let p = self.b.ins().f64const(p);
-                let h = self.hosts.order_statistic;
-                self.call(h, &[values, n, p])
-                    .ok_or_else(|| JitError::codegen("order_statistic returns a value"))?
+                let result = if acc.vd == DType::F64 {
+                    let h = self.hosts.order_statistic;
+                    self.call(h, &[values, n, p])
+                } else {
+                    let kind = if acc.vd == DType::F32 {
+                        KeyKind::F32
+                    } else {
+                        KeyKind::Int
+                    };
+                    let kind = self.b.ins().iconst(types::I64, kind.code());
+                    let h = self.hosts.order_statistic_keys;
+                    self.call(h, &[values, n, p, kind])
+                };
+                result.ok_or_else(|| JitError::codegen("order_statistic returns a value"))?
             }
             (kind, _) => return Err(JitError::codegen(format!("no accumulator for {kind:?}"))),
         };

@@ -60,6 +60,7 @@ pub(crate) struct Hosts {
     pub alloc: FuncId,
     pub free: FuncId,
     pub order_statistic: FuncId,
+    pub order_statistic_keys: FuncId,
     pub in_spans: FuncId,
     pub report_error: FuncId,
 }
@@ -423,6 +424,11 @@ pub(crate) fn declare_hosts(module: &mut dyn Module) -> Result<Hosts, JitError> 
             &[ptr, types::I64, types::F64],
             Some(types::F64),
         )?,
+        order_statistic_keys: decl(
+            "rumba_order_statistic_keys",
+            &[ptr, types::I64, types::F64, types::I64],
+            Some(types::F64),
+        )?,
         in_spans: decl("rumba_in_spans", &[ptr, types::I64, types::I64], Some(types::I8))?,
         report_error: decl("rumba_report_error", &[ptr, types::I64], None)?,
     })
@@ -438,6 +444,7 @@ pub(crate) fn host_symbols() -> Vec<(&'static str, *const u8)> {
         ("rumba_scratch_alloc", abi::scratch_alloc as *const u8),
         ("rumba_scratch_free", abi::scratch_free as *const u8),
         ("rumba_order_statistic", abi::order_statistic as *const u8),
+        ("rumba_order_statistic_keys", abi::order_statistic_keys as *const u8),
         ("rumba_in_spans", abi::in_spans as *const u8),
         ("rumba_report_error", abi::report_error as *const u8),
     ]

@@ -44,6 +44,31 @@ impl Translator<'_, '_> {
 
     /// The blocks of lanes of one outer point: accumulators, updates, epilogue for each.
     fn blocks(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+        let pinned = plan.pinned.clone();
+        self.pinned(plan, &pinned, ranges, s)
+    }
+
+    /// One point at a time of each pinned lane axis around the block loop.
+    fn pinned(
+        &mut self,
+        plan: &ReducePlan,
+        axes: &[usize],
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+    ) -> Result<(), JitError> {
+        let Some((&axis, rest)) = axes.split_first() else {
+            return self.block_loop(plan, ranges, s);
+        };
+        let (lo, hi) = ranges[axis];
+        self.for_loop(lo, hi, &mut |t, i| {
+            let mut r = ranges.to_vec();
+            r[axis] = (i, t.b.ins().iadd_imm_s(i, 1));
+            t.pinned(plan, rest, &r, s)
+        })
+    }
+
+    /// The blocks along the block axis, within the pinned point.
+    fn block_loop(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
         let Some((axis, len)) = plan.block else {
             return self.block(plan, ranges, s);
         };

@@ -9,12 +9,12 @@
 //! `umin`/`umax`, fed from the raw bytes of the load when the value is one.
 
 use super::Translator;
-use super::layout::{Field, ReducePlan};
+use super::layout::{Field, ReducePlan, is_collect};
 use super::reduce::Scratch;
 use super::vector::LANES;
 use super::vexpr::{Lanes, vflags};
 use crate::JitError;
-use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value, types};
+use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use rumba_ir::DType;
 use rumba_ir::op::ReduceKind;
 use rumba_plan::{Accumulate, Expr};
@@ -123,13 +123,28 @@ impl Translator<'_, '_> {
         // u8 sums: the jammed points are first added in u16 lanes (at most 257 values of 255
         // fit), then widened once; integer sums are exact in any order.
         let mut pending: Vec<Option<Vec<Value>>> = vec![None; n];
+        // Collected keys of the last points not yet stored, per reduction.
+        let mut keys: Vec<Vec<Lanes>> = vec![Vec::new(); n];
+        let t0 = self.uniform_count(plan);
+        let t0 = self.b.ins().iadd_imm_s(t0, -1);
         for j in 0..steps {
             if let (Some(a), Some(base)) = (axis, base) {
                 self.coords[a] = Some(self.b.ins().iadd_imm_s(base, j as i64));
             }
             self.substep(j);
             for (r, fields) in regs.iter_mut().enumerate() {
-                if steps > 1 && is_u8_sum(plan, r) {
+                if is_collect(&plan.layout.accs[r].kind) {
+                    let value = self.kernel.reductions[r].value;
+                    let x = self.vvalue(value, i)?;
+                    let k = self.vorder_keys(&x, plan.layout.accs[r].vd);
+                    keys[r].push(k);
+                    if keys[r].len() == 4 || j + 1 == steps {
+                        let first = (j + 1 - keys[r].len()) as i64;
+                        let slot = self.b.ins().iadd_imm_s(t0, first);
+                        let done = std::mem::take(&mut keys[r]);
+                        self.store_keys(plan, r, q, s, slot, &done);
+                    }
+                } else if steps > 1 && is_u8_sum(plan, r) {
                     let value = self.kernel.reductions[r].value;
                     let x = self.native_value(value, i, Field::U8)?;
                     let x = self.u8_to_u16(&x);
@@ -159,6 +174,84 @@ impl Translator<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The 32-bit order keys (`crate::select`) of a group of values of dtype `d`: integer
+    /// lanes as they are, f32 lanes' bits with the magnitude of negative numbers flipped.
+    fn vorder_keys(&mut self, x: &Lanes, d: DType) -> Lanes {
+        if d != DType::F32 {
+            return x.clone();
+        }
+        x.iter()
+            .map(|&v| {
+                let bits = self.b.ins().bitcast(types::I32X4, little(), v);
+                let sign = self.b.ins().sshr_imm_u(bits, 31);
+                let magnitude = self.b.ins().ushr_imm_u(sign, 1);
+                self.b.ins().bxor(bits, magnitude)
+            })
+            .collect()
+    }
+
+    /// Stores the keys of `points.len()` (1 to 4) consecutive reduced points for the group of
+    /// lanes at `q` into each lane's values, from slot `slot`: four points are transposed
+    /// (each lane's four keys become one 16-byte store), fewer are stored key by key.
+    fn store_keys(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch, slot: Value, points: &[Lanes]) {
+        let size = plan.layout.accs[r].value_size();
+        let lane_bytes = plan.layout.capacity * size;
+        let base = self.values_addr(plan, r, q, s);
+        let off = self.b.ins().imul_imm_s(slot, size);
+        let base = self.b.ins().iadd(base, off);
+        let f = vflags();
+        for u in 0..self.unroll {
+            let column: Vec<Value> = if points.len() == 4 {
+                let rows: Vec<Value> = points.iter().map(|p| p[u]).collect();
+                self.transpose4(&rows)
+            } else {
+                Vec::new()
+            };
+            for l in 0..LANES as usize {
+                let lane = (LANES as usize * u + l) as i64;
+                let at = self.b.ins().iadd_imm_s(base, lane * lane_bytes);
+                if let Some(&keys) = column.get(l) {
+                    self.b.ins().store(f, keys, at, 0);
+                } else {
+                    for (j, p) in points.iter().enumerate() {
+                        let k = self.b.ins().extractlane(p[u], l as u8);
+                        self.b.ins().store(f, k, at, (j as i64 * size) as i32);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The transpose of four i32x4 rows: result `l` holds lane `l` of rows 0, 1, 2, 3.
+    fn transpose4(&mut self, rows: &[Value]) -> Vec<Value> {
+        // Byte shuffles of two i32x4 (indices ≥ 16 pick from the second): the SSE unpacks.
+        const LO_32: [u8; 16] = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
+        const HI_32: [u8; 16] = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31];
+        const LO_64: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+        const HI_64: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
+        let bytes: Vec<Value> = rows
+            .iter()
+            .map(|&v| self.b.ins().bitcast(types::I8X16, little(), v))
+            .collect();
+        let shuffle = |t: &mut Self, a: Value, b: Value, mask: [u8; 16]| {
+            let imm = t.b.func.dfg.immediates.push(ConstantData::from(mask.as_ref()));
+            t.b.ins().shuffle(a, b, imm)
+        };
+        let t0 = shuffle(self, bytes[0], bytes[1], LO_32);
+        let t1 = shuffle(self, bytes[0], bytes[1], HI_32);
+        let t2 = shuffle(self, bytes[2], bytes[3], LO_32);
+        let t3 = shuffle(self, bytes[2], bytes[3], HI_32);
+        let cols = [
+            shuffle(self, t0, t2, LO_64),
+            shuffle(self, t0, t2, HI_64),
+            shuffle(self, t1, t3, LO_64),
+            shuffle(self, t1, t3, HI_64),
+        ];
+        cols.iter()
+            .map(|&c| self.b.ins().bitcast(types::I32X4, little(), c))
+            .collect()
     }
 
     /// One point's update of reduction `r`'s loaded fields.

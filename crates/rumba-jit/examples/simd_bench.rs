@@ -5,9 +5,14 @@
 //! STREAM-style copy and read measured in the same run. Best of 5; GB/s of logical bytes.
 //!
 //! ```sh
-//! cargo run --release -p rumba-jit --example simd_bench            # JIT
-//! cargo run --release -p rumba-jit --example simd_bench -- eval    # plan evaluator
+//! cargo run --release -p rumba-jit --example simd_bench                   # JIT
+//! cargo run --release -p rumba-jit --example simd_bench -- eval           # plan evaluator
+//! cargo run --release -p rumba-jit --example simd_bench -- jit median     # median/percentile vs interpreter
+//! cargo run --release -p rumba-jit --example simd_bench -- jit compile    # codegen times
 //! ```
+//!
+//! Other second arguments: `pipeline` (the fused pipeline, also on a permuted view) and
+//! `reduce` (the reductions over T only).
 
 use rumba::dsl::{Builder, Stat, Step};
 use rumba::{Array, Backend, DType, Options};

@@ -155,6 +155,11 @@ pub(crate) fn scan(keys: &[i32], a: i32) -> Scan {
         // SAFETY: the CPU has AVX-512F (checked just above).
         return unsafe { x86::scan(keys, a) };
     }
+    scan_scalar(keys, a)
+}
+
+/// [`scan`] without vectors (the path of CPUs without AVX-512).
+pub(crate) fn scan_scalar(keys: &[i32], a: i32) -> Scan {
     Scan {
         at_most: keys.iter().filter(|&&x| x <= a).count(),
         next: keys.iter().copied().filter(|&x| x > a).fold(i32::MAX, i32::min),

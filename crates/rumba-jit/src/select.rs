@@ -253,6 +253,17 @@ mod tests {
     }
 
     #[test]
+    fn the_vector_scan_is_the_scalar_scan() {
+        let mut rng = Rng(7);
+        for n in [1, 2, 15, 16, 17, 100, 333] {
+            let keys: Vec<i32> = (0..n).map(|_| rng.below(50) as i32 - 25).collect();
+            for a in [-30, -25, 0, 3, 24, 30, keys[0]] {
+                assert_eq!(abi::scan(&keys, a), abi::scan_scalar(&keys, a), "n={n} a={a}");
+            }
+        }
+    }
+
+    #[test]
     fn a_nan_anywhere_gives_nan() {
         for nan in [
             f32::NAN,

@@ -120,8 +120,9 @@ impl Translator<'_, '_> {
             .collect();
         let (axis, steps) = jam.map_or((None, 1), |(a, n)| (Some(a), n));
         let base = axis.and_then(|a| self.coords[a]);
-        // u8 sums: the jammed points are first added in u16 lanes (at most 257 values of 255
-        // fit), then widened once; integer sums are exact in any order.
+        // u8 sums: the jammed points are first added in u16 lanes, even- and odd-numbered
+        // bytes apart (at most 257 values of 255 fit), then put in order and widened once;
+        // integer sums are exact in any order.
         let mut pending: Vec<Option<Vec<Value>>> = vec![None; n];
         // Collected keys of the last points not yet stored, per reduction.
         let mut keys: Vec<Vec<Lanes>> = vec![Vec::new(); n];
@@ -147,7 +148,7 @@ impl Translator<'_, '_> {
                 } else if steps > 1 && is_u8_sum(plan, r) {
                     let value = self.kernel.reductions[r].value;
                     let x = self.native_value(value, i, Field::U8)?;
-                    let x = self.u8_to_u16(&x);
+                    let x = self.u8_even_odd(x[0]);
                     pending[r] = Some(match pending[r].take() {
                         Some(p) => p.iter().zip(&x).map(|(&a, &b)| self.b.ins().iadd(a, b)).collect(),
                         None => x,
@@ -162,7 +163,8 @@ impl Translator<'_, '_> {
         }
         for (r, p) in pending.into_iter().enumerate() {
             if let Some(p) = p {
-                let wide = self.u16_to_i32(&p);
+                let halves = self.interleave_even_odd(p[0], p[1]);
+                let wide = self.u16_to_i32(&halves);
                 for (a, x) in regs[r][0].iter_mut().zip(wide) {
                     *a = self.b.ins().iadd(*a, x);
                 }
@@ -356,14 +358,37 @@ impl Translator<'_, '_> {
         })
     }
 
-    /// The u8x16 bytes of a group (the low `4·unroll`) as u16x8 vectors.
-    fn u8_to_u16(&mut self, bytes: &[Value]) -> Vec<Value> {
-        let b = bytes[0];
-        let lo = self.b.ins().uwiden_low(b);
-        if self.unroll <= 2 {
-            return vec![lo];
-        }
-        vec![lo, self.b.ins().uwiden_high(b)]
+    /// The u8x16 bytes of a group as two u16x8 vectors: the even-numbered bytes and the
+    /// odd-numbered ones (a mask and a shift, cheaper than widening the low and high halves;
+    /// sums of them are put back in order once, by [`Translator::interleave_even_odd`]).
+    fn u8_even_odd(&mut self, bytes: Value) -> Vec<Value> {
+        let words = self.b.ins().bitcast(types::I16X8, little(), bytes);
+        let low_byte = self.b.ins().iconst(types::I16, 0x00FF);
+        let low_byte = self.b.ins().splat(types::I16X8, low_byte);
+        let even = self.b.ins().band(words, low_byte);
+        let odd = self.b.ins().ushr_imm_u(words, 8);
+        vec![even, odd]
+    }
+
+    /// Even- and odd-numbered u16 lanes back in lane order: the low eight lanes, then (for
+    /// groups of more than eight) the high eight.
+    fn interleave_even_odd(&mut self, even: Value, odd: Value) -> Vec<Value> {
+        // Byte shuffles of two i16x8 (indices ≥ 16 pick from the second): punpcklwd/punpckhwd.
+        const LO_16: [u8; 16] = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
+        const HI_16: [u8; 16] = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
+        let (e, o) = (
+            self.b.ins().bitcast(types::I8X16, little(), even),
+            self.b.ins().bitcast(types::I8X16, little(), odd),
+        );
+        let masks: &[[u8; 16]] = if self.unroll <= 2 { &[LO_16] } else { &[LO_16, HI_16] };
+        masks
+            .iter()
+            .map(|mask| {
+                let imm = self.b.func.dfg.immediates.push(ConstantData::from(mask.as_ref()));
+                let v = self.b.ins().shuffle(e, o, imm);
+                self.b.ins().bitcast(types::I16X8, little(), v)
+            })
+            .collect()
     }
 
     /// u16x8 vectors of a group as its `unroll` i32x4 lanes.

@@ -118,7 +118,8 @@ fn view(backing: &Array, layout: Layout) -> ArrayView<'_> {
     }
 }
 
-/// Whether two arrays hold the same bits (any NaN equals any NaN).
+/// Whether two arrays hold the same bits in DESIGN §5's sense: any NaN equals any NaN, and
+/// −0.0 equals +0.0.
 fn same_bits(a: &Array, b: &Array) -> Result<(), String> {
     if a.dtype() != b.dtype() || a.shape() != b.shape() {
         return Err(format!(
@@ -133,11 +134,17 @@ fn same_bits(a: &Array, b: &Array) -> Result<(), String> {
         match x {
             Array::F32(v) => v
                 .iter()
-                .map(|f| if f.is_nan() { u64::MAX } else { u64::from(f.to_bits()) })
+                .map(|f| {
+                    if f.is_nan() {
+                        u64::MAX
+                    } else {
+                        u64::from((f + 0.0).to_bits())
+                    }
+                })
                 .collect(),
             Array::F64(v) => v
                 .iter()
-                .map(|f| if f.is_nan() { u64::MAX } else { f.to_bits() })
+                .map(|f| if f.is_nan() { u64::MAX } else { (f + 0.0).to_bits() })
                 .collect(),
             other => other.to_f64_vec().iter().map(|f| f.to_bits()).collect(),
         }

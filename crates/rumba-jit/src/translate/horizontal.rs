@@ -6,9 +6,10 @@
 //! mask known to hold, and the counts grow by the points taken.
 //!
 //! Only accumulators that are exact in any order take this path — integer min/max (u8, u16 at
-//! their native width, i32) and integer sums (i32 or i64 lanes) — so the result is bit-identical to
-//! the evaluator's sequential one. Float min/max are not: on a tie between +0.0 and −0.0 the
-//! first one seen wins, which a lane-parallel reduction cannot tell.
+//! their native width, i32), integer sums (i32 or i64 lanes), and f32 min/max without NaN
+//! skipping — so the result is the evaluator's sequential one bit for bit in DESIGN §5's sense:
+//! a lane-parallel f32 min/max cannot tell which of +0.0 and −0.0 came first, nor which NaN,
+//! and "bit for bit" ignores the sign of a zero result and NaN payloads.
 
 use super::Translator;
 use super::layout::{Field, ReducePlan};
@@ -34,6 +35,8 @@ enum Op {
     UMax,
     SMin,
     SMax,
+    FMin,
+    FMax,
     Add,
 }
 
@@ -136,17 +139,30 @@ impl Translator<'_, '_> {
     fn identity(&mut self, sh: Shape) -> Value {
         let lane = sh.ty.lane_type();
         let bits = lane.bits();
+        if matches!(sh.op, Op::FMin | Op::FMax) {
+            let inf = if sh.op == Op::FMin {
+                f32::INFINITY
+            } else {
+                f32::NEG_INFINITY
+            };
+            let v = self.b.ins().f32const(inf);
+            return self.b.ins().splat(sh.ty, v);
+        }
         let v = match sh.op {
             Op::UMin => -1,
             Op::SMin => (1i64 << (bits - 1)) - 1,
             Op::SMax => -(1i64 << (bits - 1)),
-            Op::UMax | Op::Add => 0,
+            Op::UMax | Op::Add | Op::FMin | Op::FMax => 0,
         };
         let v = self.b.ins().iconst(lane, v & ((1i128 << bits) - 1) as i64);
         self.b.ins().splat(sh.ty, v)
     }
 
+    /// `a` combined with `b` (`a` the earlier value).
     fn apply(&mut self, op: Op, a: Value, b: Value) -> Value {
+        if matches!(op, Op::FMin | Op::FMax) {
+            return self.fextreme(op == Op::FMax, a, b);
+        }
         let ins = self.b.ins();
         match op {
             Op::UMin => ins.umin(a, b),
@@ -154,6 +170,7 @@ impl Translator<'_, '_> {
             Op::SMin => ins.smin(a, b),
             Op::SMax => ins.smax(a, b),
             Op::Add => ins.iadd(a, b),
+            Op::FMin | Op::FMax => unreachable!("handled above"),
         }
     }
 
@@ -205,6 +222,9 @@ fn shape(plan: &ReducePlan, r: usize, unroll: usize) -> Result<Shape, JitError> 
         }
         (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(Field::I32)) => {
             (types::I32X4, unroll, if max { Op::SMax } else { Op::SMin })
+        }
+        (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(Field::F32)) => {
+            (types::F32X4, unroll, if max { Op::FMax } else { Op::FMin })
         }
         (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32)) => (types::I32X4, unroll, Op::Add),
         (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I64)) => (types::I64X2, 2 * unroll, Op::Add),

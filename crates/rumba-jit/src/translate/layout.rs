@@ -443,27 +443,31 @@ fn epilogue_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase
 }
 
 /// The vector form of a horizontal reduction (along a reduced innermost axis): every
-/// accumulator is exact in any order (integer min/max, integer sums), so a group's lanes
-/// can accumulate apart and be merged at the end of the row (`masked`: inside the spans of
-/// the polygon mask every reduction shares).
+/// accumulator is exact in any order (integer min/max, integer sums; f32 min/max up to the
+/// sign of zero and NaN payloads, DESIGN §5), so a group's lanes can accumulate apart and be
+/// merged at the end of the row (`masked`: inside the spans of the polygon mask every
+/// reduction shares).
 fn horizontal_phase(kernel: &Kernel, layout: &Layout, axis: usize, masked: bool) -> Option<Phase> {
     if !kernel.domain[axis].reduced {
         return None;
     }
-    // Counts are only kept for the polygon mask (whose spans the loop runs over): NaN
-    // skipping does not apply to integers.
-    let exact = |acc: &AccLayout| {
+    // Counts are only kept for the polygon mask (whose spans the loop runs over) and NaN
+    // skipping, which the vector loop does not do.
+    let exact = |(red, acc): (&rumba_plan::Reduction, &AccLayout)| {
         (!acc.counted || masked)
-            && !acc.vd.is_float()
+            && !(red.skip_nan && acc.vd.is_float())
             && match (&acc.kind, acc.fields.first()) {
                 (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(f)) => {
                     matches!(f, Field::U8 | Field::U16 | Field::I32)
+                        || (*f == Field::F32 && acc.vd == DType::F32 && red.dtype == DType::F32)
                 }
-                (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32 | Field::I64)) => true,
+                (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32 | Field::I64)) => {
+                    !acc.vd.is_float()
+                }
                 _ => false,
             }
     };
-    if !layout.accs.iter().all(exact) {
+    if !kernel.reductions.iter().zip(&layout.accs).all(exact) {
         return None;
     }
     let roots: Vec<ExprId> = kernel.reductions.iter().map(|r| r.value).collect();

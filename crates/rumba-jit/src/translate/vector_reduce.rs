@@ -4,7 +4,8 @@
 //! f64 fields hold a group as `2·unroll` f64x2 vectors; f32 values are widened exactly
 //! (`fvpromote_low` of each half), and integers through `cvtdq2pd`, so sums and Welford's
 //! update are bit-identical to the scalar ones. i32 sums of u8/u16 values stay in i32x4.
-//! min/max keep the value's own lanes: f32x4 with the evaluator's NaN and tie rule, i32x4 with
+//! min/max keep the value's own lanes: f32x4 with NaN propagation (`Translator::fextreme`:
+//! the evaluator's rule up to the sign of a zero and NaN payloads, DESIGN §5), i32x4 with
 //! `smin`/`smax`, and u8/u16 best values at their native width (u8x16, u16x8) with
 //! `umin`/`umax`, fed from the raw bytes of the load when the value is one.
 

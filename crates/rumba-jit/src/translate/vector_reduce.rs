@@ -121,10 +121,10 @@ impl Translator<'_, '_> {
             .collect();
         let (axis, steps) = jam.map_or((None, 1), |(a, n)| (Some(a), n));
         let base = axis.and_then(|a| self.coords[a]);
-        // u8 sums: the jammed points are first added in u16 lanes, even- and odd-numbered
-        // bytes apart (at most 257 values of 255 fit), then put in order and widened once;
-        // integer sums are exact in any order.
+        // u8 sums: the jammed points are first added in u16 lanes, two points at a time (at
+        // most 257 values of 255 fit), then widened once; integer sums are exact in any order.
         let mut pending: Vec<Option<Vec<Value>>> = vec![None; n];
+        let mut unpaired: Vec<Option<Value>> = vec![None; n];
         // Collected keys of the last points not yet stored, per reduction.
         let mut keys: Vec<Vec<Lanes>> = vec![Vec::new(); n];
         let t0 = self.uniform_count(plan);
@@ -148,11 +148,19 @@ impl Translator<'_, '_> {
                     }
                 } else if steps > 1 && is_u8_sum(plan, r) {
                     let value = self.kernel.reductions[r].value;
-                    let x = self.native_value(value, i, Field::U8)?;
-                    let x = self.u8_even_odd(x[0]);
+                    let x = self.native_value(value, i, Field::U8)?[0];
+                    // Two points' bytes at a time: interleaved and summed pairwise.
+                    let sums = match unpaired[r].take() {
+                        None if j + 1 < steps => {
+                            unpaired[r] = Some(x);
+                            continue;
+                        }
+                        None => self.u8_to_u16(x),
+                        Some(first) => self.u8_pair_sums(first, x),
+                    };
                     pending[r] = Some(match pending[r].take() {
-                        Some(p) => p.iter().zip(&x).map(|(&a, &b)| self.b.ins().iadd(a, b)).collect(),
-                        None => x,
+                        Some(p) => p.iter().zip(&sums).map(|(&a, &b)| self.b.ins().iadd(a, b)).collect(),
+                        None => sums,
                     });
                 } else {
                     self.vupdate(plan, r, fields, i)?;
@@ -164,8 +172,7 @@ impl Translator<'_, '_> {
         }
         for (r, p) in pending.into_iter().enumerate() {
             if let Some(p) = p {
-                let halves = self.interleave_even_odd(p[0], p[1]);
-                let wide = self.u16_to_i32(&halves);
+                let wide = self.u16_to_i32(&p);
                 for (a, x) in regs[r][0].iter_mut().zip(wide) {
                     *a = self.b.ins().iadd(*a, x);
                 }
@@ -359,35 +366,31 @@ impl Translator<'_, '_> {
         })
     }
 
-    /// The u8x16 bytes of a group as two u16x8 vectors: the even-numbered bytes and the
-    /// odd-numbered ones (a mask and a shift, cheaper than widening the low and high halves;
-    /// sums of them are put back in order once, by [`Translator::interleave_even_odd`]).
-    fn u8_even_odd(&mut self, bytes: Value) -> Vec<Value> {
-        let words = self.b.ins().bitcast(types::I16X8, little(), bytes);
-        let low_byte = self.b.ins().iconst(types::I16, 0x00FF);
-        let low_byte = self.b.ins().splat(types::I16X8, low_byte);
-        let even = self.b.ins().band(words, low_byte);
-        let odd = self.b.ins().ushr_imm_u(words, 8);
-        vec![even, odd]
+    /// The u8x16 bytes of a group (the low `4·unroll`) as u16x8 vectors, in lane order.
+    fn u8_to_u16(&mut self, bytes: Value) -> Vec<Value> {
+        let lo = self.b.ins().uwiden_low(bytes);
+        if self.unroll <= 2 {
+            return vec![lo];
+        }
+        vec![lo, self.b.ins().uwiden_high(bytes)]
     }
 
-    /// Even- and odd-numbered u16 lanes back in lane order: the low eight lanes, then (for
-    /// groups of more than eight) the high eight.
-    fn interleave_even_odd(&mut self, even: Value, odd: Value) -> Vec<Value> {
-        // Byte shuffles of two i16x8 (indices ≥ 16 pick from the second): punpcklwd/punpckhwd.
-        const LO_16: [u8; 16] = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
-        const HI_16: [u8; 16] = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
-        let (e, o) = (
-            self.b.ins().bitcast(types::I8X16, little(), even),
-            self.b.ins().bitcast(types::I8X16, little(), odd),
-        );
-        let masks: &[[u8; 16]] = if self.unroll <= 2 { &[LO_16] } else { &[LO_16, HI_16] };
+    /// The sums of two points' u8x16 bytes as u16x8 vectors in lane order: the bytes
+    /// interleaved (`punpcklbw`/`punpckhbw`) and added in adjacent pairs (`pmaddubsw` by
+    /// ones) — three instructions per point instead of four.
+    fn u8_pair_sums(&mut self, a: Value, b: Value) -> Vec<Value> {
+        // Byte shuffles of two u8x16 (indices ≥ 16 pick from the second).
+        const LO_8: [u8; 16] = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+        const HI_8: [u8; 16] = [8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31];
+        let masks: &[[u8; 16]] = if self.unroll <= 2 { &[LO_8] } else { &[LO_8, HI_8] };
         masks
             .iter()
             .map(|mask| {
                 let imm = self.b.func.dfg.immediates.push(ConstantData::from(mask.as_ref()));
-                let v = self.b.ins().shuffle(e, o, imm);
-                self.b.ins().bitcast(types::I16X8, little(), v)
+                let both = self.b.ins().shuffle(a, b, imm);
+                let lo = self.b.ins().uwiden_low(both);
+                let hi = self.b.ins().uwiden_high(both);
+                self.b.ins().iadd_pairwise(lo, hi)
             })
             .collect()
     }

@@ -1,7 +1,7 @@
 //! `verify()`: the invariants every backend relies on. A verified plan cannot read or write
 //! out of bounds for any valid param value, every expression is well typed, stores never
-//! depend on reduced axes, and each kernel reads only what earlier kernels (or the caller)
-//! provide.
+//! depend on reduced axes, each kernel reads only what earlier kernels (or the caller)
+//! provide, and no kernel writes a buffer it reads.
 
 use crate::plan::{Accumulate, Affine, BufferId, Expr, IndexMap, Kernel, ParamSource, Plan, Role};
 use rumba_ir::DType;
@@ -281,6 +281,13 @@ fn verify_kernel(plan: &Plan, kernel: &Kernel, written: &[bool]) -> Result<(), V
         }
         if matches!(plan.buffer(s.buffer).role, Role::Input { .. } | Role::Const { .. }) {
             return Err(err(kernel, format!("store {i} writes a read-only buffer")));
+        }
+        // Compiled kernels treat what they load as immutable while they run.
+        if kernel.loads.iter().any(|l| l.buffer == s.buffer) {
+            return Err(err(
+                kernel,
+                format!("store {i} writes buffer {}, which the kernel also reads", s.buffer.0),
+            ));
         }
     }
     if let Some(t) = kernel.schedule.tile_axis

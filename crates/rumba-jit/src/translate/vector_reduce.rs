@@ -13,7 +13,7 @@ use super::Translator;
 use super::layout::{Field, ReducePlan, is_collect};
 use super::reduce::Scratch;
 use super::vector::LANES;
-use super::vexpr::{Lanes, vflags};
+use super::vexpr::{Lanes, input_flags, vflags};
 use crate::JitError;
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use rumba_ir::DType;
@@ -44,8 +44,7 @@ fn field_shape(field: Field, unroll: usize) -> (Type, usize, i64) {
 
 impl Translator<'_, '_> {
     /// Loads `n` bytes (4, 8 or 16) at `addr` into the low bytes of a vector of type `ty`.
-    fn load_bytes(&mut self, ty: Type, addr: Value, offset: i32, n: i64) -> Value {
-        let f = vflags();
+    fn load_bytes(&mut self, ty: Type, addr: Value, offset: i32, n: i64, f: MemFlagsData) -> Value {
         match n {
             16 => self.b.ins().load(ty, f, addr, offset),
             8 => {
@@ -87,7 +86,7 @@ impl Translator<'_, '_> {
         let (ty, count, bytes) = field_shape(field, self.unroll);
         let addr = self.field_addr(plan, r, f, q, s);
         (0..count)
-            .map(|k| self.load_bytes(ty, addr, (16 * k) as i32, bytes))
+            .map(|k| self.load_bytes(ty, addr, (16 * k) as i32, bytes, vflags()))
             .collect()
     }
 
@@ -283,8 +282,7 @@ impl Translator<'_, '_> {
                 }
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
-                let x = self.vvalue(red.value, i)?;
-                let x = self.f64_pairs(&x, acc.vd);
+                let x = self.f64_value(red.value, i, acc.vd)?;
                 let w = match red.kind {
                     Accumulate::Weighted { weight } => Some(self.vvalue(weight, i)?[0]),
                     _ => None,
@@ -298,8 +296,7 @@ impl Translator<'_, '_> {
                 }
             }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
-                let x = self.vvalue(red.value, i)?;
-                let x = self.f64_pairs(&x, acc.vd);
+                let x = self.f64_value(red.value, i, acc.vd)?;
                 let k = self.uniform_count(plan);
                 let k = self.b.ins().fcvt_from_sint(types::F64, k);
                 let k = self.b.ins().splat(types::F64X2, k);
@@ -350,7 +347,7 @@ impl Translator<'_, '_> {
             let off = self.b.ins().imul_imm_s(i, size);
             let addr = self.b.ins().iadd(self.rows[*load as usize], off);
             return Ok((0..count)
-                .map(|k| self.load_bytes(ty, addr, (16 * k) as i32, bytes))
+                .map(|k| self.load_bytes(ty, addr, (16 * k) as i32, bytes, input_flags()))
                 .collect());
         }
         let lanes = self.vvalue(e, i)?;
@@ -420,6 +417,31 @@ impl Translator<'_, '_> {
     }
 
     /// A group of f32 or integer lanes as f64x2 pairs, exactly (low half, high half).
+    /// Expression `e` (of dtype `d`) for the group at `i` as f64x2 pairs, exactly. An f32 load
+    /// reads each pair as 8 bytes (`movsd`) and widens it (`cvtps2pd`): the load port does
+    /// the shuffle that splitting a 16-byte load would need.
+    fn f64_value(&mut self, e: rumba_plan::ExprId, i: Value, d: DType) -> Result<Vec<Value>, JitError> {
+        if let (Expr::Load { load }, DType::F32, false) = (
+            &self.kernel.exprs[e.0 as usize].expr,
+            d,
+            self.vinvariant.contains_key(&e),
+        ) {
+            let off = self.b.ins().imul_imm_s(i, 4);
+            let addr = self.b.ins().iadd(self.rows[*load as usize], off);
+            return Ok((0..2 * self.unroll)
+                .map(|k| {
+                    // Placed at its use (pure), the load folds into the `movsd`.
+                    let pair = self.b.ins().load(types::F64, input_flags(), addr, (8 * k) as i32);
+                    let pair = self.b.ins().scalar_to_vector(types::F64X2, pair);
+                    let pair = self.b.ins().bitcast(types::F32X4, little(), pair);
+                    self.b.ins().fvpromote_low(pair)
+                })
+                .collect());
+        }
+        let lanes = self.vvalue(e, i)?;
+        Ok(self.f64_pairs(&lanes, d))
+    }
+
     fn f64_pairs(&mut self, lanes: &[Value], d: DType) -> Vec<Value> {
         let high: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
         let mut out = Vec::with_capacity(2 * lanes.len());
@@ -456,8 +478,8 @@ impl Translator<'_, '_> {
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field) => {
                 let addr = self.field_addr(&plan, r, 0, q, &s);
                 let best = match field {
-                    Field::U8 => self.load_lanes(addr, DType::U8)?,
-                    Field::U16 => self.load_lanes(addr, DType::U16)?,
+                    Field::U8 => self.load_lanes(addr, DType::U8, vflags())?,
+                    Field::U16 => self.load_lanes(addr, DType::U16, vflags())?,
                     _ => self.load_field(&plan, r, 0, q, &s),
                 };
                 return Ok(best.into_iter().map(|v| self.vcast(v, acc.vd, red.dtype)).collect());

@@ -24,6 +24,14 @@ pub(super) fn vflags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
 }
 
+/// Flags of vector loads from the kernel's *inputs*: as [`vflags`], and pure — a kernel never
+/// writes a buffer it reads (`rumba_plan::verify` rejects it), so Cranelift may place such a
+/// load at its use (fewer live registers, loads folded into instructions). Every such address
+/// depends on the vector loop's index, so no load moves out of the loop that guards it.
+pub(super) fn input_flags() -> MemFlagsData {
+    vflags().with_readonly().with_can_move()
+}
+
 /// Flags of a bitcast between vector types of different lane shapes.
 fn little() -> MemFlagsData {
     MemFlagsData::new().with_endianness(Endianness::Little)
@@ -47,7 +55,7 @@ impl Translator<'_, '_> {
                 let size = self.loads[load as usize].size;
                 let off = self.b.ins().imul_imm_s(i, size);
                 let addr = self.b.ins().iadd(self.rows[load as usize], off);
-                self.load_lanes(addr, d)?
+                self.load_lanes(addr, d, input_flags())?
             }
             Expr::Unary { op, x } => {
                 let xv = self.vvalue(x, i)?;
@@ -145,8 +153,7 @@ impl Translator<'_, '_> {
     }
 
     /// The group of `d` elements at `addr` (exactly `4·unroll` elements are read).
-    pub(super) fn load_lanes(&mut self, addr: Value, d: DType) -> Result<Lanes, JitError> {
-        let f = vflags();
+    pub(super) fn load_lanes(&mut self, addr: Value, d: DType, f: MemFlagsData) -> Result<Lanes, JitError> {
         let unroll = self.unroll;
         Ok(match d {
             DType::F32 | DType::I32 => (0..unroll)

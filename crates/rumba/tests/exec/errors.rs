@@ -208,3 +208,28 @@ fn kernels_the_evaluator_cannot_run_are_reported_before_running() {
         "{e}"
     );
 }
+
+#[test]
+fn a_kernel_that_writes_a_buffer_it_reads_is_rejected() {
+    // Kernel 0 fills a temporary; kernel 1 reads it and writes it back (in place): compiled
+    // kernels load their inputs as immutable, so the plan must not verify.
+    let mut pb = Pb::new();
+    let x = pb.input("x", DType::F32, &[4]);
+    let t = pb.temp(DType::F32, &[4]);
+    let y = pb.output("y", DType::F32, &[4]);
+    let id = || vec![Affine::axis(0, 1)];
+    let mut k = Kb::new("k0_fill", &[(4, false)]);
+    let v = k.load(x, DType::F32, id());
+    k.store(t, id(), v);
+    pb.kernel(k.done());
+    let mut k = Kb::new("k1_in_place", &[(4, false)]);
+    let v = k.load(t, DType::F32, id());
+    let two = k.konst(2.0, DType::F32);
+    let w = k.bin(BinaryOp::Mul, v, two);
+    k.store(t, id(), w);
+    k.store(y, id(), w);
+    pb.kernel(k.done());
+    let err = rumba_plan::verify(&pb.unverified()).expect_err("an in-place kernel");
+    assert_eq!(err.kernel, "k1_in_place");
+    assert!(err.message.contains("also reads"), "{}", err.message);
+}

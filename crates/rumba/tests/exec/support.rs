@@ -246,6 +246,11 @@ impl Pb {
         self.plan.kernels.push(k);
     }
 
+    /// The plan, not verified (for tests of `verify` itself).
+    pub fn unverified(self) -> Plan {
+        self.plan
+    }
+
     /// The plan, verified.
     pub fn build(self) -> Plan {
         rumba_plan::verify(&self.plan).unwrap_or_else(|e| panic!("test plan does not verify: {e}"));

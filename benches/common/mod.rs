@@ -19,7 +19,6 @@ pub mod stream;
 pub mod unfused;
 pub mod workload;
 
-use ndarray::{ArrayD, IxDyn};
 use rumba::{Array, Backend, DType, Executable, Graph, InputSpec, Options};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -248,20 +247,6 @@ pub fn graph_specs(graph: &Graph, shape: &[usize]) -> Vec<InputSpec> {
     inputs.into_iter().map(spec).collect()
 }
 
-/// A zero-filled array of `dtype` and `shape`.
-#[must_use]
-pub fn zeros(dtype: DType, shape: &[usize]) -> Array {
-    let dims = IxDyn(shape);
-    match dtype {
-        DType::Bool => Array::Bool(ArrayD::from_elem(dims, false)),
-        DType::U8 => Array::U8(ArrayD::zeros(dims)),
-        DType::U16 => Array::U16(ArrayD::zeros(dims)),
-        DType::I32 => Array::I32(ArrayD::zeros(dims)),
-        DType::F32 => Array::F32(ArrayD::zeros(dims)),
-        DType::F64 => Array::F64(ArrayD::zeros(dims)),
-    }
-}
-
 /// One implementation of one workload, ready to run: compiled (rumba), with its thread pool
 /// (plain loop) and its preallocated outputs (rumba via `run_into`, the plain loop). The unfused
 /// version allocates its outputs and temporaries on every run, as NumPy does.
@@ -285,7 +270,11 @@ impl<'a> Runner<'a> {
         // Output dtypes and shapes come from the (cheap) interpreter compile: bind only.
         let (dtype, shape) = (input.dtype(), input.shape());
         let shapes = compile(workload, dtype, shape, Backend::Interp, 1);
-        let outputs = shapes.output_shapes().iter().map(|&(_, d, s)| zeros(d, s)).collect();
+        let outputs = shapes
+            .output_shapes()
+            .iter()
+            .map(|&(_, d, s)| Array::zeros(d, s))
+            .collect();
         let (exe, pool) = match imp {
             Impl::Rumba(_, backend, threads) => (Some(compile(workload, dtype, shape, backend, threads)), None),
             Impl::Unfused => (None, None),

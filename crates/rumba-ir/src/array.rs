@@ -72,6 +72,20 @@ macro_rules! with_view {
 }
 
 impl Array {
+    /// A zero-filled (false for bool), C-contiguous array of `dtype` and `shape`.
+    #[must_use]
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Array {
+        let shape = ndarray::IxDyn(shape);
+        match dtype {
+            DType::Bool => Array::Bool(ArrayD::from_elem(shape, false)),
+            DType::U8 => Array::U8(ArrayD::zeros(shape)),
+            DType::U16 => Array::U16(ArrayD::zeros(shape)),
+            DType::I32 => Array::I32(ArrayD::zeros(shape)),
+            DType::F32 => Array::F32(ArrayD::zeros(shape)),
+            DType::F64 => Array::F64(ArrayD::zeros(shape)),
+        }
+    }
+
     /// The element type.
     #[must_use]
     pub fn dtype(&self) -> DType {

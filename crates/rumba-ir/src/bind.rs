@@ -208,11 +208,21 @@ pub fn slice_at_start(graph: &Graph, node: NodeId, value: f64, n: usize) -> Resu
     let Op::SliceAt { len, step, start, .. } = &graph.node(node).op else {
         unreachable!("slice_at_start is only called for SliceAt nodes")
     };
-    let at = At::field(graph.origin(node), "start");
     let param = match &graph.node(*start).op {
-        Op::Param { name, .. } => name.clone(),
-        _ => "?".into(),
+        Op::Param { name, .. } => name.as_str(),
+        _ => "?",
     };
+    let at = At::field(graph.origin(node), "start");
+    slice_start(param, value, n, *len, *step, at).map(|first| first as usize)
+}
+
+/// The first index of a run of `len` elements every `step` (> 0) on an axis of `n`, for the
+/// value `value` of param `param` (negative counts from the end): the check shared by binding
+/// ([`slice_at_start`]) and by executors resolving a plan's slice starts.
+///
+/// # Errors
+/// A value that is not an integer, or a run that does not fit in the axis, at `at`.
+pub fn slice_start(param: &str, value: f64, n: usize, len: usize, step: i64, at: At) -> Result<i64, GraphError> {
     if value.fract() != 0.0 || !value.is_finite() || value.abs() > 1e15 {
         return Err(GraphError::Invalid {
             at,
@@ -224,18 +234,16 @@ pub fn slice_at_start(graph: &Graph, node: NodeId, value: f64, n: usize) -> Resu
     } else {
         value as i64
     };
-    let last = first + (*len as i64 - 1).max(0) * step;
-    if first < 0 || (*len > 0 && last >= n as i64) {
-        return Err(GraphError::Invalid {
-            at,
-            message: format!(
-                "param \"{param}\" = {value}: {len} elements every {step} from there do not fit an axis of {n} (expected a start in [{}, {}])",
-                -(n as i64),
-                n as i64 - 1 - (*len as i64 - 1).max(0) * step
-            ),
-        });
+    let span = (len as i64 - 1).max(0) * step;
+    if first < 0 || (len > 0 && first + span >= n as i64) {
+        let message = format!(
+            "param \"{param}\" = {value}: {len} elements every {step} from there do not fit an axis of {n} (expected a start in [{}, {}])",
+            -(n as i64),
+            n as i64 - 1 - span
+        );
+        return Err(GraphError::Invalid { at, message });
     }
-    Ok(first as usize)
+    Ok(first)
 }
 
 /// The extent of a polygon mask dimension once bound.

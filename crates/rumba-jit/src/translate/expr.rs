@@ -1,6 +1,7 @@
 //! Scalar code for one expression of the kernel's DAG at the current point, with the
 //! semantics of the plan evaluator (and so of the interpreter): typed arithmetic, saturating
-//! casts, NaN-propagating min/max (ties keep the first operand), IEEE comparisons.
+//! casts, NaN-propagating min/max (up to the sign of a zero and NaN payloads, DESIGN §5), IEEE
+//! comparisons.
 
 use super::{Translator, ty};
 use crate::JitError;
@@ -130,58 +131,21 @@ impl Translator<'_, '_> {
             BinaryOp::Mul => ins.fmul(a, b),
             BinaryOp::Div => ins.fdiv(a, b),
             BinaryOp::Min | BinaryOp::Max => self.extreme(op == BinaryOp::Max, a, b, d),
-            cmp => {
-                if float {
-                    let cc = match cmp {
-                        BinaryOp::Lt => FloatCC::LessThan,
-                        BinaryOp::Le => FloatCC::LessThanOrEqual,
-                        BinaryOp::Gt => FloatCC::GreaterThan,
-                        BinaryOp::Ge => FloatCC::GreaterThanOrEqual,
-                        BinaryOp::Eq => FloatCC::Equal,
-                        _ => FloatCC::NotEqual,
-                    };
-                    ins.fcmp(cc, a, b)
-                } else {
-                    let cc = match (cmp, signed) {
-                        (BinaryOp::Lt, true) => IntCC::SignedLessThan,
-                        (BinaryOp::Lt, false) => IntCC::UnsignedLessThan,
-                        (BinaryOp::Le, true) => IntCC::SignedLessThanOrEqual,
-                        (BinaryOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-                        (BinaryOp::Gt, true) => IntCC::SignedGreaterThan,
-                        (BinaryOp::Gt, false) => IntCC::UnsignedGreaterThan,
-                        (BinaryOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                        (BinaryOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
-                        (BinaryOp::Eq, _) => IntCC::Equal,
-                        _ => IntCC::NotEqual,
-                    };
-                    ins.icmp(cc, a, b)
-                }
-            }
+            cmp if float => ins.fcmp(float_cc(cmp), a, b),
+            cmp => ins.icmp(int_cc(cmp, signed), a, b),
         }
     }
 
-    /// `min`/`max` as the evaluator: `p` if NaN, else `q` if NaN or strictly better, else `p`.
+    /// `min`/`max` of `p` (the earlier value) and `q`: integers as the evaluator (the better
+    /// one, ties keep `p`, so equal bits either way); floats by [`Translator::fextreme`], the
+    /// evaluator's rule up to the sign of a zero and NaN payloads (DESIGN §5).
     pub(super) fn extreme(&mut self, max: bool, p: Value, q: Value, d: DType) -> Value {
         if d.is_float() {
-            let better = self
-                .b
-                .ins()
-                .fcmp(if max { FloatCC::GreaterThan } else { FloatCC::LessThan }, q, p);
-            let r = self.b.ins().select(better, q, p);
-            let q_nan = self.b.ins().fcmp(FloatCC::Unordered, q, q);
-            let r = self.b.ins().select(q_nan, q, r);
-            let p_nan = self.b.ins().fcmp(FloatCC::Unordered, p, p);
-            self.b.ins().select(p_nan, p, r)
-        } else {
-            let cc = match (max, d == DType::I32) {
-                (true, true) => IntCC::SignedGreaterThan,
-                (true, false) => IntCC::UnsignedGreaterThan,
-                (false, true) => IntCC::SignedLessThan,
-                (false, false) => IntCC::UnsignedLessThan,
-            };
-            let better = self.b.ins().icmp(cc, q, p);
-            self.b.ins().select(better, q, p)
+            return self.fextreme(max, p, q);
         }
+        let better = int_cc(if max { BinaryOp::Gt } else { BinaryOp::Lt }, d == DType::I32);
+        let better = self.b.ins().icmp(better, q, p);
+        self.b.ins().select(better, q, p)
     }
 
     fn nan_to_num(&mut self, x: Value, d: DType, nan: f64, posinf: f64, neginf: f64) -> Value {
@@ -258,4 +222,30 @@ impl Translator<'_, '_> {
         let v = self.b.ins().smin(v, hi);
         self.b.ins().ireduce(ty(to), v)
     }
+}
+
+/// The condition of comparison `op` between floats (ordered: false when either is NaN, except
+/// `ne`).
+pub(super) fn float_cc(op: BinaryOp) -> FloatCC {
+    match op {
+        BinaryOp::Lt => FloatCC::LessThan,
+        BinaryOp::Le => FloatCC::LessThanOrEqual,
+        BinaryOp::Gt => FloatCC::GreaterThan,
+        BinaryOp::Ge => FloatCC::GreaterThanOrEqual,
+        BinaryOp::Eq => FloatCC::Equal,
+        _ => FloatCC::NotEqual,
+    }
+}
+
+/// The condition of comparison `op` between integers, signed or not.
+pub(super) fn int_cc(op: BinaryOp, signed: bool) -> IntCC {
+    let cc = match op {
+        BinaryOp::Lt => IntCC::SignedLessThan,
+        BinaryOp::Le => IntCC::SignedLessThanOrEqual,
+        BinaryOp::Gt => IntCC::SignedGreaterThan,
+        BinaryOp::Ge => IntCC::SignedGreaterThanOrEqual,
+        BinaryOp::Eq => IntCC::Equal,
+        _ => IntCC::NotEqual,
+    };
+    if signed { cc } else { cc.unsigned() }
 }

@@ -11,8 +11,9 @@
 //!   partial sum of them is exact too, so the f64 result is bit-identical; `weighted`: f64;
 //! - `var`/`std`: Welford's mean and m2 (f64);
 //! - `min`/`max`: the best value in the value's own type, starting at the identity (+∞ for a
-//!   float min, the dtype's maximum for an integer min, …): the update is the evaluator's
-//!   binary `min`/`max` (a NaN sticks, ties keep the first), so no "seen" or "NaN" flag;
+//!   float min, the dtype's maximum for an integer min, …): the update is the binary
+//!   `min`/`max` (NaN-propagating; DESIGN §5 ignores which zero or NaN), so no "seen" or
+//!   "NaN" flag;
 //! - `median`/`percentile`: the count, plus `capacity` values per lane after the fields: f64
 //!   values as they are, every other dtype as a 32-bit key in the value's total order (see
 //!   `crate::select`), half the bytes and an integer selection.

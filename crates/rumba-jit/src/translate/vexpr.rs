@@ -7,6 +7,7 @@
 //! stores move exactly the group's bytes (a u8 group of 16 points is one 16-byte load).
 
 use super::Translator;
+use super::expr::{float_cc, int_cc};
 use super::vector::LANES;
 use crate::JitError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -303,29 +304,12 @@ impl Translator<'_, '_> {
             BinaryOp::Mul => ins.fmul(a, b),
             BinaryOp::Div => ins.fdiv(a, b),
             BinaryOp::Min | BinaryOp::Max => self.vextreme(op == BinaryOp::Max, a, b, d),
-            cmp if d == DType::F32 => {
-                let cc = match cmp {
-                    BinaryOp::Lt => FloatCC::LessThan,
-                    BinaryOp::Le => FloatCC::LessThanOrEqual,
-                    BinaryOp::Gt => FloatCC::GreaterThan,
-                    BinaryOp::Ge => FloatCC::GreaterThanOrEqual,
-                    BinaryOp::Eq => FloatCC::Equal,
-                    _ => FloatCC::NotEqual,
-                };
-                ins.fcmp(cc, a, b)
-            }
+            cmp if d == DType::F32 => ins.fcmp(float_cc(cmp), a, b),
             cmp => {
                 // Integers are non-negative or signed i32, so signed compares are exact; bool
                 // masks are 0/−1, so their order is reversed (true < false as signed).
                 let (a, b) = if d == DType::Bool { (b, a) } else { (a, b) };
-                let cc = match cmp {
-                    BinaryOp::Lt => IntCC::SignedLessThan,
-                    BinaryOp::Le => IntCC::SignedLessThanOrEqual,
-                    BinaryOp::Gt => IntCC::SignedGreaterThan,
-                    BinaryOp::Ge => IntCC::SignedGreaterThanOrEqual,
-                    BinaryOp::Eq => IntCC::Equal,
-                    _ => IntCC::NotEqual,
-                };
+                let cc = int_cc(cmp, true);
                 ins.icmp(cc, a, b)
             }
         }
@@ -346,7 +330,7 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// The NaN-propagating min (max) of f32 `p` and `q`, scalars or f32x4 vectors, with `p`
+    /// The NaN-propagating min (max) of floats `p` and `q`, scalars or f32x4 vectors, with `p`
     /// the earlier value (the accumulator). DESIGN §5's "bit for bit" ignores the sign of a
     /// zero result and NaN payloads, so the evaluator's rule (a NaN sticks, a tie keeps the
     /// first) needs only: a NaN where `q` is NaN, else `q < p ? q : p` — x86 `minps`' own

@@ -21,7 +21,7 @@ fn named(id: &str, op: &str) -> At {
 }
 
 /// The value of every slot of `plan.params`: a named param's supplied value or default, a
-/// slice start normalised and checked as [`rumba_ir::bind::slice_at_start`] does.
+/// slice start normalised and checked by [`rumba_ir::bind::slice_start`], as binding does.
 ///
 /// # Errors
 /// A supplied name that no slot uses (listing the known ones), a param with neither value nor
@@ -74,37 +74,10 @@ pub(crate) fn params(plan: &Plan, supplied: &BTreeMap<String, f64>) -> Result<Ve
                     at: at.clone(),
                     name: name.clone(),
                 })?;
-                slice_start(name, value, *extent, *len, *step, at).map(|s| s as f64)
+                rumba_ir::bind::slice_start(name, value, *extent, *len, *step, at).map(|s| s as f64)
             }
         })
         .collect()
-}
-
-/// The first index of a run of `len` elements every `step` on an axis of `n` for the param
-/// value `value` (negative counts from the end); the checks and messages of
-/// [`rumba_ir::bind::slice_at_start`].
-fn slice_start(param: &str, value: f64, n: usize, len: usize, step: i64, at: At) -> Result<i64, GraphError> {
-    if value.fract() != 0.0 || !value.is_finite() || value.abs() > 1e15 {
-        return Err(GraphError::Invalid {
-            at,
-            message: format!("param \"{param}\" = {value}: expected an integer index"),
-        });
-    }
-    let first = if value < 0.0 {
-        value as i64 + n as i64
-    } else {
-        value as i64
-    };
-    let span = (len as i64 - 1).max(0) * step;
-    if first < 0 || (len > 0 && first + span >= n as i64) {
-        let message = format!(
-            "param \"{param}\" = {value}: {len} elements every {step} from there do not fit an axis of {n} (expected a start in [{}, {}])",
-            -(n as i64),
-            n as i64 - 1 - span
-        );
-        return Err(GraphError::Invalid { at, message });
-    }
-    Ok(first)
 }
 
 /// For each plan input, in `plan.inputs` order, the index of the caller's array supplying it.

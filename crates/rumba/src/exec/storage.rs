@@ -116,19 +116,6 @@ pub(crate) fn raw_array(a: &mut Array) -> Raw {
     rumba_ir::with_array!(a, a => Raw { ptr: a.as_mut_ptr().cast(), strides: strides(a.strides()) })
 }
 
-/// A zero-initialised, C-contiguous array.
-pub(crate) fn zeros(dtype: DType, shape: &[usize]) -> Array {
-    let shape = IxDyn(shape);
-    match dtype {
-        DType::Bool => Array::Bool(ArrayD::from_elem(shape, false)),
-        DType::U8 => Array::U8(ArrayD::zeros(shape)),
-        DType::U16 => Array::U16(ArrayD::zeros(shape)),
-        DType::I32 => Array::I32(ArrayD::zeros(shape)),
-        DType::F32 => Array::F32(ArrayD::zeros(shape)),
-        DType::F64 => Array::F64(ArrayD::zeros(shape)),
-    }
-}
-
 /// A C-contiguous array of `dtype` holding `values` (row-major, each exact in `dtype`);
 /// `None` if their number is not the shape's.
 pub(crate) fn constant(dtype: DType, shape: &[usize], values: &[F64]) -> Option<Array> {
@@ -180,7 +167,7 @@ pub(crate) fn allocate(plan: &Plan, provided: &[bool]) -> Result<Vec<Option<Arra
                 })
             }),
             Role::Temp | Role::Output { .. } if provided => Ok(None),
-            Role::Temp | Role::Output { .. } => Ok(Some(zeros(buffer.dtype, &buffer.shape))),
+            Role::Temp | Role::Output { .. } => Ok(Some(Array::zeros(buffer.dtype, &buffer.shape))),
         })
         .collect()
 }

@@ -65,7 +65,10 @@ pub enum BackendArg {
     Interp,
     /// The plan evaluator (fused kernels as scalar loops).
     Eval,
-    /// The best available backend (now: the plan evaluator).
+    /// The Cranelift JIT, strictly: a kernel it cannot compile is an error.
+    Jit,
+    /// The JIT, with the plan evaluator for any kernel the JIT cannot compile (the summary
+    /// and `explain` name such kernels and why).
     Auto,
 }
 
@@ -74,6 +77,7 @@ impl From<BackendArg> for Backend {
         match b {
             BackendArg::Interp => Backend::Interp,
             BackendArg::Eval => Backend::Eval,
+            BackendArg::Jit => Backend::Jit,
             BackendArg::Auto => Backend::Auto,
         }
     }
@@ -231,7 +235,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         rumba::compile(graph, &rumba::input_specs(&views), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let compiled = start.elapsed();
     let start = Instant::now();
-    let (outputs, times) = exe
+    let (outputs, timing) = exe
         .run_profiled(&views, params)
         .map_err(|e| CliError::Run(Box::new(e)))?;
     let ran = start.elapsed();
@@ -239,13 +243,14 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     for (name, array) in &outputs {
         println!("{}", report::output_line(name, width, array));
     }
-    for line in report::kernel_lines(&exe, &times) {
+    for line in report::kernel_lines(&exe, &timing.kernels) {
         println!("{line}");
     }
     println!(
-        "compile {}, run {} (backend {})",
+        "compile {}, run {} (allocate {}; backend {})",
         report::ms(compiled),
         report::ms(ran),
+        report::ms(timing.allocate),
         exe.backend()
     );
     if let Some(dir) = &args.output {

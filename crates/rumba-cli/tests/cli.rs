@@ -240,3 +240,36 @@ fn bad_flags_are_usage_errors() {
     let out = rumba(&["run", s(&graph), "--backend", "gpu"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn every_backend_gives_the_library_result_and_jit_is_listed() {
+    let (dir, graph) = setup();
+    let input = dir.path().join("x.npy");
+    ndarray_npy::write_npy(&input, &stack()).unwrap();
+    let x = format!("x={}", s(&input));
+    let expected = in_process(&graph, &Array::U8(stack()), &[]);
+    for backend in ["interp", "eval", "jit", "auto"] {
+        let out_dir = dir.path().join(backend);
+        let out = rumba(&[
+            "run",
+            s(&graph),
+            "--input",
+            &x,
+            "--backend",
+            backend,
+            "--output",
+            s(&out_dir),
+        ]);
+        assert!(out.status.success(), "{backend}: {}", text(&out.stderr));
+        let result: ArrayD<f32> = ndarray_npy::read_npy(out_dir.join("out.npy")).unwrap();
+        assert_eq!(Array::F32(result), expected, "--backend {backend}");
+        if backend == "jit" {
+            // Strict JIT: every kernel line names the JIT, none the evaluator.
+            let stdout = text(&out.stdout);
+            assert!(stdout.contains("jit") && !stdout.contains("eval"), "{stdout}");
+        }
+    }
+    let help = text(&rumba(&["run", "--help"]).stdout);
+    assert!(help.contains("jit") && help.contains("strictly"), "{help}");
+    assert!(!help.contains("now: the plan evaluator"), "{help}");
+}

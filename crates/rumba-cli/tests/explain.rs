@@ -85,7 +85,7 @@ fn run_on_the_plan_evaluator_with_threads_matches_the_interpreter() {
             "--threads",
             threads,
         ]));
-        assert!(text.contains(&format!("(backend {backend})")), "{text}");
+        assert!(text.contains(&format!("; backend {backend})")), "{text}");
         text.lines()
             .filter(|l| l.starts_with("output"))
             .map(str::to_owned)

@@ -23,17 +23,66 @@ mod storage;
 pub use storage::ArrayViewMut;
 
 use rayon::prelude::*;
-use rumba_ir::{Array, ArrayView, At, GraphError};
+use rumba_ir::{Array, ArrayView, At, DType, GraphError};
 use rumba_jit::abi::KernelFn;
 use rumba_plan::args::{ArgsError, check_args, reachable};
 use rumba_plan::eval::{EvalError, run_kernel};
 use rumba_plan::{Accumulate, BufferArg, Kernel, KernelArgs, Plan, Role, VerifyError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 use storage::Raw;
 
-/// Named outputs and each kernel's wall time.
-pub type Profiled = (Vec<(String, Array)>, Vec<std::time::Duration>);
+/// Named outputs and where the time of the call went.
+pub type Profiled = (Vec<(String, Array)>, RunReport);
+
+/// Where the time of one run went.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Allocating the executor's temps and outputs (zeroed; large ones advised onto huge
+    /// pages). The first-touch page faults of fresh memory are paid by the kernel that first
+    /// writes it, so they count in `kernels`.
+    pub allocate: Duration,
+    /// Each kernel's wall time, in plan order.
+    pub kernels: Vec<Duration>,
+}
+
+/// Arrays of at least this many bytes are advised onto transparent huge pages (2 MiB), as
+/// NumPy does for large arrays: a fresh 420 MB output then costs ~200 page faults instead
+/// of ~100,000 (4 KiB each) where the kernel's THP mode is `madvise`.
+pub const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
+
+/// A zero-filled, C-contiguous array of `dtype` and `shape` (as [`Array::zeros`]: the memory
+/// comes zeroed from the allocator, untouched for large sizes), advised onto transparent
+/// huge pages when it holds [`HUGE_PAGE_MIN_BYTES`] or more.
+#[must_use]
+pub fn zeroed(dtype: DType, shape: &[usize]) -> Array {
+    let mut a = Array::zeros(dtype, shape);
+    let bytes = shape.iter().product::<usize>() * dtype.size();
+    if bytes >= HUGE_PAGE_MIN_BYTES {
+        advise_huge_pages(storage::raw_array(&mut a).ptr, bytes);
+    }
+    a
+}
+
+/// Asks the kernel to back the whole pages of `[ptr, ptr + bytes)` with huge pages
+/// (`madvise(MADV_HUGEPAGE)`); a refusal (THP disabled, another OS) changes nothing.
+fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = (ptr as usize).next_multiple_of(PAGE);
+        let end = (ptr as usize).saturating_add(bytes) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: `[start, end)` is whole pages inside one live allocation of `bytes`
+            // bytes at `ptr`; MADV_HUGEPAGE only changes how the kernel backs those pages
+            // (never their contents) and touches no memory of this process.
+            let _ = unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, bytes);
+}
 
 /// Executor options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -178,8 +227,33 @@ impl Executor {
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
     ) -> Result<Profiled, ExecError> {
-        let (slots, which) = prepare(plan, inputs, params)?;
+        self.profiled(plan, natives, inputs, params, Verify::Now)
+    }
+
+    /// [`Executor::run_profiled`] on a plan that passed [`check_plan`] (the facade's
+    /// executables check theirs once, at compile time, not on every call).
+    pub(crate) fn run_profiled_checked(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+    ) -> Result<Profiled, ExecError> {
+        self.profiled(plan, natives, inputs, params, Verify::Done)
+    }
+
+    fn profiled(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        verify: Verify,
+    ) -> Result<Profiled, ExecError> {
+        let (slots, which) = prepare(plan, inputs, params, verify)?;
+        let start = Instant::now();
         let mut owned = storage::allocate(plan, &vec![false; plan.buffers.len()])?;
+        let allocate = start.elapsed();
         let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
         for ((_, id), &k) in plan.inputs.iter().zip(&which) {
             raws[id.0 as usize] = Some(storage::raw_view(&inputs[k].1));
@@ -188,7 +262,7 @@ impl Executor {
         // SAFETY: `raws` describes `owned` (allocated with each buffer's dtype and shape, not
         // touched until `execute` returns) and the caller's input views (borrowed for this
         // call; verify guarantees no kernel stores to an input).
-        let times = unsafe { self.execute(plan, natives, &slots, &raws)? };
+        let kernels = unsafe { self.execute(plan, natives, &slots, &raws)? };
         let mut outputs = Vec::with_capacity(plan.outputs.len());
         for (k, (name, id)) in plan.outputs.iter().enumerate() {
             let b = id.0 as usize;
@@ -202,7 +276,7 @@ impl Executor {
             });
             outputs.push((name.clone(), array));
         }
-        Ok((outputs, times))
+        Ok((outputs, RunReport { allocate, kernels }))
     }
 
     /// Like [`Executor::run`], writing the outputs into the caller's arrays (by name; each
@@ -235,7 +309,31 @@ impl Executor {
         params: &BTreeMap<String, f64>,
         outputs: &mut [(&str, ArrayViewMut<'_>)],
     ) -> Result<(), ExecError> {
-        let (slots, which) = prepare(plan, inputs, params)?;
+        self.write_outputs(plan, natives, inputs, params, outputs, Verify::Now)
+    }
+
+    /// [`Executor::run_into_native`] on a plan that passed [`check_plan`].
+    pub(crate) fn run_into_checked(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        outputs: &mut [(&str, ArrayViewMut<'_>)],
+    ) -> Result<(), ExecError> {
+        self.write_outputs(plan, natives, inputs, params, outputs, Verify::Done)
+    }
+
+    fn write_outputs(
+        &self,
+        plan: &Plan,
+        natives: &[Option<KernelFn>],
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        outputs: &mut [(&str, ArrayViewMut<'_>)],
+        verify: Verify,
+    ) -> Result<(), ExecError> {
+        let (slots, which) = prepare(plan, inputs, params, verify)?;
         let places = resolve::match_outputs(plan, outputs)?;
         // The first output naming an output buffer receives the kernels' writes.
         let mut direct: Vec<Option<usize>> = vec![None; plan.buffers.len()];
@@ -294,7 +392,7 @@ impl Executor {
         natives: &[Option<KernelFn>],
         slots: &[f64],
         raws: &[Raw],
-    ) -> Result<Vec<std::time::Duration>, ExecError> {
+    ) -> Result<Vec<Duration>, ExecError> {
         let buffers: Vec<BufferArg> = plan
             .buffers
             .iter()
@@ -324,7 +422,7 @@ impl Executor {
         unsafe { check_args(plan, &args.0)? };
         let mut times = Vec::with_capacity(plan.kernels.len());
         for (k, kernel) in plan.kernels.iter().enumerate() {
-            let start = std::time::Instant::now();
+            let start = Instant::now();
             let args = &args;
             let native = natives.get(k).copied().flatten();
             let run_tiles = |begin: i64, end: i64| {
@@ -401,10 +499,33 @@ fn prepare(
     plan: &Plan,
     inputs: &[(&str, ArrayView<'_>)],
     params: &BTreeMap<String, f64>,
+    verify: Verify,
 ) -> Result<(Vec<f64>, Vec<usize>), ExecError> {
+    if verify == Verify::Now {
+        check_plan(plan)?;
+    }
+    Ok((resolve::params(plan, params)?, resolve::inputs(plan, inputs)?))
+}
+
+/// Whether a run checks its plan first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verify {
+    /// Check it ([`check_plan`]) before running.
+    Now,
+    /// The caller checked it already.
+    Done,
+}
+
+/// Checks that `plan` is one the executor can run: it passes [`rumba_plan::verify()`] and the
+/// evaluator implements every kernel ([`rumba_plan::eval::check`]), the guarantees every
+/// kernel call relies on.
+///
+/// # Errors
+/// The first broken invariant or unsupported kernel.
+pub fn check_plan(plan: &Plan) -> Result<(), ExecError> {
     rumba_plan::verify(plan)?;
     for kernel in &plan.kernels {
         rumba_plan::eval::check(plan, kernel)?;
     }
-    Ok((resolve::params(plan, params)?, resolve::inputs(plan, inputs)?))
+    Ok(())
 }

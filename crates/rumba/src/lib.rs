@@ -225,6 +225,7 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
         let plan = stage(&mut stages, "fuse", || {
             rumba_opt::fuse::fuse(&optimized, &rebound, &fuse_options)
         })?;
+        stage(&mut stages, "verify", || exec::check_plan(&plan))?;
         let (natives, kernels) = stage(&mut stages, "codegen", || codegen(&plan, backend))?;
         let executor = stage(&mut stages, "thread pool", || Executor::new(options.threads))?;
         exe.natives = natives;
@@ -373,13 +374,15 @@ impl Executable {
     ) -> Result<Vec<(String, Array)>, Error> {
         self.check_inputs(inputs)?;
         match (&self.plan, &self.executor) {
-            (Some(plan), Some(executor)) => Ok(executor.run_native(plan, &self.native_fns(), inputs, params)?),
+            (Some(plan), Some(executor)) => Ok(executor
+                .run_profiled_checked(plan, &self.native_fns(), inputs, params)?
+                .0),
             _ => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
         }
     }
 
-    /// Like [`Executable::run`], also returning each kernel's wall time (plan order; empty on
-    /// the interpreter).
+    /// Like [`Executable::run`], also returning where the time went: output allocation and
+    /// each kernel's wall time (plan order; empty on the interpreter).
     ///
     /// # Errors
     /// As [`Executable::run`].
@@ -390,8 +393,13 @@ impl Executable {
     ) -> Result<exec::Profiled, Error> {
         self.check_inputs(inputs)?;
         match (&self.plan, &self.executor) {
-            (Some(plan), Some(executor)) => Ok(executor.run_profiled(plan, &self.native_fns(), inputs, params)?),
-            _ => Ok((rumba_interp::evaluate(&self.graph, inputs, params)?, Vec::new())),
+            (Some(plan), Some(executor)) => {
+                Ok(executor.run_profiled_checked(plan, &self.native_fns(), inputs, params)?)
+            }
+            _ => Ok((
+                rumba_interp::evaluate(&self.graph, inputs, params)?,
+                exec::RunReport::default(),
+            )),
         }
     }
 
@@ -415,7 +423,7 @@ impl Executable {
                     .zip(outputs.iter_mut())
                     .map(|((name, _), a)| (name.as_str(), exec::ArrayViewMut::from(a)))
                     .collect();
-                Ok(executor.run_into_native(plan, &self.native_fns(), inputs, params, &mut named)?)
+                Ok(executor.run_into_checked(plan, &self.native_fns(), inputs, params, &mut named)?)
             }
             _ => {
                 let results = rumba_interp::evaluate(&self.graph, inputs, params)?;

@@ -146,7 +146,8 @@ pub(crate) fn assign(dst: &mut ArrayViewMut<'_>, src: &ArrayView<'_>) -> bool {
     true
 }
 
-/// Storage for every buffer the executor provides: temps and outputs (zeroed) unless
+/// Storage for every buffer the executor provides: temps and outputs (zeroed, large ones
+/// advised onto huge pages, see [`super::zeroed`]) unless
 /// `provided[b]`, and constants (materialised); `None` for inputs and provided buffers.
 pub(crate) fn allocate(plan: &Plan, provided: &[bool]) -> Result<Vec<Option<Array>>, ExecError> {
     plan.buffers
@@ -167,7 +168,7 @@ pub(crate) fn allocate(plan: &Plan, provided: &[bool]) -> Result<Vec<Option<Arra
                 })
             }),
             Role::Temp | Role::Output { .. } if provided => Ok(None),
-            Role::Temp | Role::Output { .. } => Ok(Some(Array::zeros(buffer.dtype, &buffer.shape))),
+            Role::Temp | Role::Output { .. } => Ok(Some(super::zeroed(buffer.dtype, &buffer.shape))),
         })
         .collect()
 }

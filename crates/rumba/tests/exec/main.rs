@@ -2,6 +2,7 @@
 //! reference interpreter running the equivalent graph (built with the DSL) on the same data,
 //! which holds NaN, ±Inf and −0.0.
 
+mod allocation;
 mod elementwise;
 mod errors;
 mod reductions;

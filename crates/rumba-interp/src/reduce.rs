@@ -6,7 +6,7 @@
 //! the node's dtype; min/max stay in the input dtype.
 
 use crate::error::Fault;
-use crate::stats::{check_kind, extreme, lane_stat};
+use crate::stats::{Moments, check_kind, extreme, lane_stat};
 use crate::value::{Elem, cast_f64, from_vec, round_stats};
 use ndarray::{ArrayViewD, Axis};
 use rumba_ir::op::ReduceKind;
@@ -108,10 +108,14 @@ fn reduce_typed<T: Elem>(
         kind => {
             let mut out = Vec::with_capacity(out_len);
             let mut scratch = Vec::new();
+            // The algorithm depends on the lane's length before masking (its capacity), as in
+            // every backend.
+            let capacity: usize = r.axes.iter().map(|&a| x.shape()[a]).product();
+            let moments = Moments::of(T::DTYPE, capacity);
             for_each_lane(x, mask, r.axes, |lane| {
                 scratch.clear();
                 scratch.extend(lane.iter().map(|v| v.to_f64()));
-                out.push(lane_stat(kind, &mut scratch, r.skip_nan));
+                out.push(lane_stat(kind, &mut scratch, r.skip_nan, moments));
                 Ok(())
             })?;
             round_stats(from_vec(out_shape, out)?, r.out_dtype)

@@ -10,7 +10,7 @@
 //! no meaningful "weighted sum without the NaN" that keeps the weights' normalisation).
 
 use crate::error::Fault;
-use crate::stats::{check_kind, extreme, lane_stat};
+use crate::stats::{Moments, check_kind, extreme, lane_stat};
 use crate::value::{Elem, round_stats};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 use rumba_ir::op::{ReduceKind, WindowKind};
@@ -80,10 +80,11 @@ fn window_typed<T: Elem>(x: &ArrayViewD<'_, T>, w: &Sliding<'_>, out_shape: &[us
         }
         WindowKind::Reduce(kind) => {
             let mut scratch = Vec::with_capacity(w.size);
+            let moments = Moments::of(T::DTYPE, w.size);
             let out = slide(x, w, out_shape, 0.0, |lane: &[T], k| {
                 scratch.clear();
                 scratch.extend(lane[k..k + w.size].iter().map(|v| v.to_f64()));
-                Ok(lane_stat(*kind, &mut scratch, w.skip_nan))
+                Ok(lane_stat(*kind, &mut scratch, w.skip_nan, moments))
             })?;
             round_stats(out, w.out_dtype)
         }

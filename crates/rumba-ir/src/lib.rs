@@ -15,6 +15,7 @@ pub mod dtype;
 pub mod error;
 pub mod format;
 pub mod graph;
+pub mod numerics;
 pub mod op;
 pub mod polygon;
 pub mod rewrite;

@@ -17,6 +17,7 @@
 
 use rumba_ir::DType;
 use rumba_ir::error::At;
+use rumba_ir::numerics::Moments;
 use rumba_ir::op::{BinaryOp, F64, ReduceKind, UnaryOp};
 
 /// Index of a [`Buffer`] in [`Plan::buffers`].
@@ -303,7 +304,8 @@ pub struct ExprNode {
 /// What a reduction accumulates.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Accumulate {
-    /// A statistic (DESIGN §2): sums in f64 in domain order, Welford for var/std, sorted
+    /// A statistic (DESIGN §2): sums in f64 in domain order, the pinned moments of
+    /// `rumba_ir::numerics` for var/std ([`Kernel::moments`]), sorted
     /// scratch for median/percentile; min/max NaN-propagating in the input dtype.
     Stat(ReduceKind),
     /// `Σ weight·value` in f64, in domain order (windows' `weighted`).
@@ -389,6 +391,20 @@ impl Kernel {
             Some(a) => self.domain[a].extent.div_ceil(self.schedule.tile_len.max(1)),
             None => 1,
         }
+    }
+
+    /// Points each lane of a reduction sees at most: the product of the reduced extents.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.domain.iter().filter(|a| a.reduced).map(|a| a.extent).product()
+    }
+
+    /// How var/std of reduction `r` are computed (`rumba_ir::numerics`): from its value's
+    /// dtype and the lanes' [`Kernel::capacity`].
+    #[must_use]
+    pub fn moments(&self, r: usize) -> Moments {
+        let value = self.reductions[r].value;
+        Moments::of(self.exprs[value.0 as usize].dtype, self.capacity())
     }
 
     /// Number of domain points.

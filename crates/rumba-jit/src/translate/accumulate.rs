@@ -1,6 +1,6 @@
 //! Scalar accumulator updates and results on the structure-of-arrays layout of `layout.rs`,
 //! with the plan evaluator's semantics (`rumba_plan::eval`'s accumulators): sequential f64
-//! sums, Welford's update, NaN-propagating min/max keeping the first of equal values, collected
+//! sums, the pinned var/std moments (`rumba_ir::numerics`), NaN-propagating min/max keeping the first of equal values, collected
 //! values for median/percentile; a lane without a value gives NaN (an integer min/max reports
 //! a run-time error instead).
 
@@ -12,6 +12,7 @@ use crate::select::KeyKind;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use rumba_ir::DType;
+use rumba_ir::numerics::Moments;
 use rumba_ir::op::ReduceKind;
 use rumba_plan::{Accumulate, KernelArgs};
 use std::mem::offset_of;
@@ -127,24 +128,48 @@ impl Translator<'_, '_> {
                 let sum = self.b.ins().fadd(sum, term);
                 self.field_store(plan, r, 0, q, s, sum);
             }
+            (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) if acc.moments == Moments::Integer => {
+                let x = self.b.ins().uextend(types::I64, v);
+                let x = if vd == DType::I32 {
+                    self.b.ins().sextend(types::I64, v)
+                } else {
+                    x
+                };
+                let square = self.b.ins().imul(x, x);
+                for (f, term) in [(0, x), (1, square)] {
+                    let ty = acc.fields[f].ty();
+                    let term = if ty == types::I32 {
+                        self.b.ins().ireduce(types::I32, term)
+                    } else {
+                        term
+                    };
+                    let sum = self.field_load(plan, r, f, q, s);
+                    let sum = self.b.ins().iadd(sum, term);
+                    self.field_store(plan, r, f, q, s, sum);
+                }
+            }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
                 let x = self.exact_f64(v, vd);
-                let k = if counted {
-                    self.bump(plan, r, q, s)
+                // The first value fed is the shift.
+                let first = if counted {
+                    let count = plan.layout.accs[r].fields.len();
+                    let n = self.field_load(plan, r, count, q, s);
+                    self.b.ins().icmp_imm_s(IntCC::Equal, n, 0)
                 } else {
-                    self.uniform_count(plan)
+                    let k = self.uniform_count(plan);
+                    self.b.ins().icmp_imm_s(IntCC::Equal, k, 1)
                 };
-                let kf = self.b.ins().fcvt_from_sint(types::F64, k);
-                let mean = self.field_load(plan, r, 0, q, s);
-                let delta = self.b.ins().fsub(x, mean);
-                let step = self.b.ins().fdiv(delta, kf);
-                let mean = self.b.ins().fadd(mean, step);
-                let m2 = self.field_load(plan, r, 1, q, s);
-                let dev = self.b.ins().fsub(x, mean);
-                let prod = self.b.ins().fmul(delta, dev);
-                let m2 = self.b.ins().fadd(m2, prod);
-                self.field_store(plan, r, 0, q, s, mean);
-                self.field_store(plan, r, 1, q, s, m2);
+                let a = self.field_load(plan, r, 0, q, s);
+                let a = self.b.ins().select(first, x, a);
+                let d = self.b.ins().fsub(x, a);
+                let d2 = self.b.ins().fmul(d, d);
+                let s1 = self.field_load(plan, r, 1, q, s);
+                let s1 = self.b.ins().fadd(s1, d);
+                let s2 = self.field_load(plan, r, 2, q, s);
+                let s2 = self.b.ins().fadd(s2, d2);
+                self.field_store(plan, r, 0, q, s, a);
+                self.field_store(plan, r, 1, q, s, s1);
+                self.field_store(plan, r, 2, q, s, s2);
             }
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(_)) => {
                 let best = self.field_load(plan, r, 0, q, s);
@@ -171,7 +196,7 @@ impl Translator<'_, '_> {
             }
             (kind, _) => return Err(JitError::codegen(format!("no accumulator for {kind:?}"))),
         }
-        if counted && !matches!(acc.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std)) {
+        if counted {
             self.bump(plan, r, q, s);
         }
         self.b.ins().jump(skip_block, &[]);
@@ -261,10 +286,31 @@ impl Translator<'_, '_> {
                 }
             }
             (Accumulate::Stat(k @ (ReduceKind::Var | ReduceKind::Std)), _) => {
-                let at = self.field_addr(plan, r, 1, q, s);
-                let m2 = self.b.ins().load(types::F64, f, at, 0);
-                let nf = self.b.ins().fcvt_from_sint(types::F64, n);
-                let var = self.b.ins().fdiv(m2, nf);
+                let fields: Vec<Value> = (0..acc.fields.len())
+                    .map(|field| {
+                        let at = self.field_addr(plan, r, field, q, s);
+                        self.b.ins().load(acc.fields[field].ty(), f, at, 0)
+                    })
+                    .collect();
+                let var = match acc.moments {
+                    Moments::Integer => {
+                        let wide: Vec<Value> = fields
+                            .iter()
+                            .map(|&v| {
+                                if self.b.func.dfg.value_type(v) == types::I32 {
+                                    self.b.ins().sextend(types::I64, v)
+                                } else {
+                                    v
+                                }
+                            })
+                            .collect();
+                        self.var_from_integer_moments(n, wide[0], wide[1])
+                    }
+                    Moments::Shifted => {
+                        let nf = self.b.ins().fcvt_from_sint(types::F64, n);
+                        self.var_from_shifted_sums(nf, fields[1], fields[2])
+                    }
+                };
                 if *k == ReduceKind::Std {
                     self.b.ins().sqrt(var)
                 } else {
@@ -301,6 +347,41 @@ impl Translator<'_, '_> {
             stat
         };
         Ok(self.cast(stat, DType::F64, red.dtype))
+    }
+
+    /// `rumba_ir::numerics::var_from_integer_moments` of i64 `n`, `s1`, `s2`, op for op.
+    fn var_from_integer_moments(&mut self, n: Value, s1: Value, s2: Value) -> Value {
+        let ns2 = self.b.ins().imul(n, s2);
+        let s1s1 = self.b.ins().imul(s1, s1);
+        let d = self.b.ins().isub(ns2, s1s1);
+        let d = self.b.ins().fcvt_from_sint(types::F64, d);
+        let nf = self.b.ins().fcvt_from_sint(types::F64, n);
+        let n2 = self.b.ins().fmul(nf, nf);
+        self.b.ins().fdiv(d, n2)
+    }
+
+    /// `rumba_ir::numerics::var_from_shifted_sums` of f64 (scalar or f64x2) `n`, `s1`, `s2`,
+    /// op for op.
+    pub(super) fn var_from_shifted_sums(&mut self, n: Value, s1: Value, s2: Value) -> Value {
+        let m = self.b.ins().fdiv(s1, n);
+        let s1m = self.b.ins().fmul(s1, m);
+        let dev = self.b.ins().fsub(s2, s1m);
+        let var = self.b.ins().fdiv(dev, n);
+        let ty = self.b.func.dfg.value_type(var);
+        let zero = if ty == types::F64X2 {
+            let z = self.b.ins().f64const(0.0);
+            self.b.ins().splat(types::F64X2, z)
+        } else {
+            self.b.ins().f64const(0.0)
+        };
+        // A negative variance (rounding) is 0; NaN stays NaN.
+        let negative = self.b.ins().fcmp(FloatCC::LessThan, var, zero);
+        if ty == types::F64X2 {
+            let negative = self.vcast_bits(types::F64X2, negative);
+            self.b.ins().bitselect(negative, zero, var)
+        } else {
+            self.b.ins().select(negative, zero, var)
+        }
     }
 
     /// Reports reduction `r` as failed when `cond` holds (an integer min/max without a value).

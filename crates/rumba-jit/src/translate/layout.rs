@@ -9,7 +9,9 @@
 //! - `sum`/`mean`: the sum in f64 — or, for integer values, in i32 (u8/u16 whose total cannot
 //!   reach 2³¹) or i64 (totals below 2⁵³): integer sums are exact in any order and every f64
 //!   partial sum of them is exact too, so the f64 result is bit-identical; `weighted`: f64;
-//! - `var`/`std`: Welford's mean and m2 (f64);
+//! - `var`/`std` (the pinned moments of `rumba_ir::numerics`): for integer lanes that fit,
+//!   the exact `Σx` and `Σx²` in i32 or i64 (each as narrow as its bound allows); otherwise
+//!   the shift `a` (the lane's first value) and `Σ(x−a)`, `Σ(x−a)²` in f64;
 //! - `min`/`max`: the best value in the value's own type, starting at the identity (+∞ for a
 //!   float min, the dtype's maximum for an integer min, …): the update is the binary
 //!   `min`/`max` (NaN-propagating; DESIGN §5 ignores which zero or NaN), so no "seen" or
@@ -20,8 +22,8 @@
 //!
 //! A count (i64) follows the fields only when points can be skipped (a mask, or `skip_nan` on
 //! float values): otherwise every lane sees every reduced point, so the count is the static
-//! `capacity` (the product of the reduced extents), Welford's `k` is the reduced linear
-//! index + 1, the same for every lane, and a collected value goes to the slot of its reduced
+//! `capacity` (the product of the reduced extents), the first point is reduced linear index 0
+//! (where a shifted sum takes its shift), the same for every lane, and a collected value goes to the slot of its reduced
 //! linear index.
 //!
 //! Lanes are processed in blocks along the outermost lane axis (or, when a whole row of lanes
@@ -35,6 +37,7 @@ use super::spans::span_mask;
 use super::vector::{Phase, UNROLL};
 use cranelift_codegen::ir::{Type, types};
 use rumba_ir::DType;
+use rumba_ir::numerics::Moments;
 use rumba_ir::op::ReduceKind;
 use rumba_plan::{Accumulate, Affine, ExprId, Kernel};
 
@@ -106,6 +109,8 @@ pub(super) struct AccLayout {
     pub fields: Vec<Field>,
     /// Whether a count field is kept (points can be skipped).
     pub counted: bool,
+    /// How var/std are computed (`rumba_ir::numerics`).
+    pub moments: Moments,
 }
 
 impl AccLayout {
@@ -126,7 +131,21 @@ impl AccLayout {
             Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) if exact_i32 => vec![Field::I32],
             Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) if exact_i64 => vec![Field::I64],
             Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. } => vec![Field::F64],
-            Accumulate::Stat(ReduceKind::Var | ReduceKind::Std) => vec![Field::F64, Field::F64],
+            Accumulate::Stat(ReduceKind::Var | ReduceKind::Std) => match kernel.moments(r) {
+                Moments::Integer => {
+                    // Σx ≤ capacity·max ≤ 2³¹ and Σx² ≤ capacity·max²; i32 where they fit.
+                    let narrow = |bound: Option<i64>| {
+                        if bound.is_some_and(|b| b <= i64::from(i32::MAX)) {
+                            Field::I32
+                        } else {
+                            Field::I64
+                        }
+                    };
+                    let squares = total.and_then(|t| t.checked_mul(max));
+                    vec![narrow(total), narrow(squares)]
+                }
+                Moments::Shifted => vec![Field::F64, Field::F64, Field::F64],
+            },
             Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => vec![Field::best(vd)],
             Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)) => Vec::new(),
         };
@@ -136,6 +155,7 @@ impl AccLayout {
             kind: red.kind.clone(),
             vd,
             fields,
+            moments: kernel.moments(r),
         }
     }
 
@@ -360,18 +380,12 @@ impl ReducePlan {
                 .all(|&a| !kernel.domain[a].reduced);
             // Integer and f32 accumulators are cheap to update: amortise their loads and
             // stores over more points; f64 ones (two vectors per four lanes) keep registers.
-            let welford = layout
-                .accs
-                .iter()
-                .any(|a| matches!(a.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std)));
             let cheap = layout.accs.iter().all(|a| !a.fields.contains(&Field::F64));
-            let factor = match (welford, cheap) {
-                // Welford's update is a chain through a division: jamming only lengthens it.
-                (true, _) => 1,
+            let factor = match cheap {
                 // A short reduced axis (a window) is jammed whole.
-                (false, true) if kernel.domain[last].extent <= 2 * JAM_CHEAP => kernel.domain[last].extent,
-                (false, true) => JAM_CHEAP,
-                (false, false) => JAM_F64,
+                true if kernel.domain[last].extent <= 2 * JAM_CHEAP => kernel.domain[last].extent,
+                true => JAM_CHEAP,
+                false => JAM_F64,
             };
             (after_are_lanes && factor > 1 && kernel.domain[last].extent >= 2)
                 .then_some((last, factor.min(kernel.domain[last].extent)))
@@ -435,6 +449,9 @@ fn epilogue_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase
         !acc.counted
             && match acc.kind {
                 Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => acc.vd != DType::F64 && red.dtype != DType::F64,
+                Accumulate::Stat(ReduceKind::Var | ReduceKind::Std) if acc.moments == Moments::Integer => {
+                    red.dtype == DType::F32 && super::vector_reduce::vector_integer_moments(acc.vd, layout.capacity)
+                }
                 Accumulate::Stat(ReduceKind::Mean | ReduceKind::Var | ReduceKind::Std)
                 | Accumulate::Weighted { .. } => red.dtype == DType::F32,
                 _ => false,

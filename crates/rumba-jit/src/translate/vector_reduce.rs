@@ -17,6 +17,7 @@ use super::vexpr::{Lanes, input_flags, vflags};
 use crate::JitError;
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use rumba_ir::DType;
+use rumba_ir::numerics::Moments;
 use rumba_ir::op::ReduceKind;
 use rumba_plan::{Accumulate, Expr};
 
@@ -295,20 +296,52 @@ impl Translator<'_, '_> {
                     *a = self.b.ins().fadd(*a, term);
                 }
             }
+            (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) if acc.moments == Moments::Integer => {
+                let x = self.vvalue(red.value, i)?;
+                if acc.fields[0] == Field::I32 {
+                    for (a, &x) in fields[0].iter_mut().zip(&x) {
+                        *a = self.b.ins().iadd(*a, x);
+                    }
+                } else {
+                    let wide = self.i64_pairs(&x, acc.vd);
+                    for (a, x) in fields[0].iter_mut().zip(wide) {
+                        *a = self.b.ins().iadd(*a, x);
+                    }
+                }
+                if acc.fields[1] == Field::I32 {
+                    // u8 values: squares ≤ 65025.
+                    for (a, &x) in fields[1].iter_mut().zip(&x) {
+                        let square = self.b.ins().imul(x, x);
+                        *a = self.b.ins().iadd(*a, square);
+                    }
+                } else {
+                    let wide = self.i64_pairs(&x, acc.vd);
+                    for (a, x) in fields[1].iter_mut().zip(wide) {
+                        let square = self.b.ins().imul(x, x);
+                        *a = self.b.ins().iadd(*a, square);
+                    }
+                }
+            }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
                 let x = self.f64_value(red.value, i, acc.vd)?;
+                // Every lane sees every point: the shift is taken at reduced index 0.
                 let k = self.uniform_count(plan);
-                let k = self.b.ins().fcvt_from_sint(types::F64, k);
-                let k = self.b.ins().splat(types::F64X2, k);
+                let first = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(cranelift_codegen::ir::condcodes::IntCC::Equal, k, 1);
+                let all = self.b.ins().iconst(types::I64, -1);
+                let none = self.b.ins().iconst(types::I64, 0);
+                let first = self.b.ins().select(first, all, none);
+                let first = self.b.ins().splat(types::I64X2, first);
+                let first = self.vcast_bits(types::F64X2, first);
                 for (p, x) in x.into_iter().enumerate() {
-                    let (mean, m2) = (fields[0][p], fields[1][p]);
-                    let delta = self.b.ins().fsub(x, mean);
-                    let step = self.b.ins().fdiv(delta, k);
-                    let mean = self.b.ins().fadd(mean, step);
-                    let dev = self.b.ins().fsub(x, mean);
-                    let prod = self.b.ins().fmul(delta, dev);
-                    fields[1][p] = self.b.ins().fadd(m2, prod);
-                    fields[0][p] = mean;
+                    let a = self.b.ins().bitselect(first, x, fields[0][p]);
+                    let d = self.b.ins().fsub(x, a);
+                    let d2 = self.b.ins().fmul(d, d);
+                    fields[0][p] = a;
+                    fields[1][p] = self.b.ins().fadd(fields[1][p], d);
+                    fields[2][p] = self.b.ins().fadd(fields[2][p], d2);
                 }
             }
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field @ (Field::U8 | Field::U16)) => {
@@ -442,6 +475,18 @@ impl Translator<'_, '_> {
         Ok(self.f64_pairs(&lanes, d))
     }
 
+    /// The vectors of an integer field (i32x4 or i64x2 lanes, each below 2^53) as f64x2
+    /// pairs, exactly.
+    fn exact_pairs(&mut self, vs: Vec<Value>, field: Field) -> Vec<Value> {
+        match field {
+            Field::I32 => self.f64_pairs(&vs, DType::I32),
+            _ => vs
+                .into_iter()
+                .map(|v| self.b.ins().fcvt_from_sint(types::F64X2, v))
+                .collect(),
+        }
+    }
+
     fn f64_pairs(&mut self, lanes: &[Value], d: DType) -> Vec<Value> {
         let high: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
         let mut out = Vec::with_capacity(2 * lanes.len());
@@ -514,16 +559,32 @@ impl Translator<'_, '_> {
                 sums.into_iter().map(|v| self.b.ins().fdiv(v, n)).collect::<Vec<_>>()
             }
             (Accumulate::Stat(k @ (ReduceKind::Var | ReduceKind::Std)), _) => {
-                let m2 = self.load_field(&plan, r, 1, q, &s);
-                m2.into_iter()
-                    .map(|v| {
-                        let var = self.b.ins().fdiv(v, n);
-                        if *k == ReduceKind::Std {
-                            self.b.ins().sqrt(var)
-                        } else {
-                            var
-                        }
-                    })
+                let var: Vec<Value> = if acc.moments == Moments::Integer {
+                    // Every integer here is below 2^53 (`vector_integer_moments`), so the f64
+                    // operations are the exact integer ones and f64(D) is RN(D).
+                    let s1 = self.load_field(&plan, r, 0, q, &s);
+                    let s2 = self.load_field(&plan, r, 1, q, &s);
+                    let (s1, s2) = (self.exact_pairs(s1, acc.fields[0]), self.exact_pairs(s2, acc.fields[1]));
+                    let n2 = self.b.ins().fmul(n, n);
+                    s1.into_iter()
+                        .zip(s2)
+                        .map(|(s1, s2)| {
+                            let ns2 = self.b.ins().fmul(n, s2);
+                            let s1s1 = self.b.ins().fmul(s1, s1);
+                            let d = self.b.ins().fsub(ns2, s1s1);
+                            self.b.ins().fdiv(d, n2)
+                        })
+                        .collect()
+                } else {
+                    let s1 = self.load_field(&plan, r, 1, q, &s);
+                    let s2 = self.load_field(&plan, r, 2, q, &s);
+                    s1.into_iter()
+                        .zip(s2)
+                        .map(|(s1, s2)| self.var_from_shifted_sums(n, s1, s2))
+                        .collect()
+                };
+                var.into_iter()
+                    .map(|v| if *k == ReduceKind::Std { self.b.ins().sqrt(v) } else { v })
                     .collect()
             }
             (Accumulate::Weighted { .. }, _) => self.load_field(&plan, r, 0, q, &s),
@@ -540,6 +601,21 @@ impl Translator<'_, '_> {
             })
             .collect())
     }
+}
+
+/// Whether exact integer moments of lanes of `capacity` values of `vd` have a vector result:
+/// `n·Σx²` and `(Σx)²` stay below 2⁵³ (`(capacity·max)² < 2⁵³`), so f64 arithmetic on them
+/// is the integer arithmetic (see [`Translator::vacc`]).
+pub(super) fn vector_integer_moments(vd: DType, capacity: i64) -> bool {
+    let max = match vd {
+        DType::U8 => i64::from(u8::MAX),
+        DType::U16 => i64::from(u16::MAX),
+        _ => return false,
+    };
+    capacity
+        .checked_mul(max)
+        .and_then(|m| m.checked_mul(m))
+        .is_some_and(|m| m < 1 << 53)
 }
 
 /// Whether reduction `r` sums u8 values in i32 lanes.

@@ -6,8 +6,9 @@
 //!
 //! - `sum` adds sequentially in f64; `mean` divides that sum by the count; `weighted` adds
 //!   `weight·value` sequentially in f64;
-//! - `var`/`std`: Welford's update, `mean_k = mean + (x − mean)/k`,
-//!   `m2 += (x − mean_old)·(x − mean_new)`, population variance `m2/n`, std its square root;
+//! - `var`/`std`: the pinned algorithm of [`rumba_ir::numerics`] — exact integer moments
+//!   `Σx`, `Σx²` for integer lanes that fit, otherwise f64 sums of `x − a` with `a` the first
+//!   value fed, in visit order; std the square root of the variance;
 //! - `min`/`max` stay in the value's dtype: the first NaN wins, ties keep the first value;
 //! - `median`/`percentile` collect the values, sort them with `total_cmp` (NaN propagates),
 //!   median of an even count `(v[m−1] + v[m])/2`, percentile NumPy's linear method.
@@ -19,6 +20,7 @@
 use super::scalar::Scalar;
 use crate::plan::{Accumulate, Reduction};
 use rumba_ir::DType;
+use rumba_ir::numerics::{Moments, percentile_position, var_from_integer_moments, var_from_shifted_sums};
 use rumba_ir::op::ReduceKind;
 
 /// The running state of one reduction over one lane.
@@ -31,12 +33,23 @@ pub(crate) enum Acc {
         /// Values added.
         count: usize,
     },
-    /// `var` and `std`: Welford's running mean and sum of squared deviations.
-    Welford {
-        /// Running mean.
-        mean: f64,
-        /// Running Σ (x − mean_old)·(x − mean_new).
-        m2: f64,
+    /// `var` and `std` of integer values: exact `Σx` and `Σx²`.
+    IntMoments {
+        /// Σ x.
+        s1: i64,
+        /// Σ x².
+        s2: i64,
+        /// Values added.
+        count: usize,
+    },
+    /// `var` and `std` of other values: `Σd` and `Σd²` of `d = x − a`, `a` the first value.
+    Shifted {
+        /// The shift (the first value added).
+        a: f64,
+        /// Σ d.
+        s1: f64,
+        /// Σ d².
+        s2: f64,
         /// Values added.
         count: usize,
     },
@@ -52,17 +65,21 @@ pub(crate) enum Acc {
 }
 
 impl Acc {
-    /// An empty accumulator for `kind`.
-    pub(crate) fn new(kind: &Accumulate) -> Acc {
-        match kind {
-            Accumulate::Stat(ReduceKind::Var | ReduceKind::Std) => Acc::Welford {
-                mean: 0.0,
-                m2: 0.0,
+    /// An empty accumulator for `kind`; var/std use `moments`.
+    pub(crate) fn new(kind: &Accumulate, moments: Moments) -> Acc {
+        match (kind, moments) {
+            (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), Moments::Integer) => {
+                Acc::IntMoments { s1: 0, s2: 0, count: 0 }
+            }
+            (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), Moments::Shifted) => Acc::Shifted {
+                a: 0.0,
+                s1: 0.0,
+                s2: 0.0,
                 count: 0,
             },
-            Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => Acc::Extreme { best: None, nan: None },
-            Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)) => Acc::Collect(Vec::new()),
-            Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. } => {
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), _) => Acc::Extreme { best: None, nan: None },
+            (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) => Acc::Collect(Vec::new()),
+            (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
                 Acc::Sum { sum: 0.0, count: 0 }
             }
         }
@@ -72,7 +89,8 @@ impl Acc {
     pub(crate) fn reset(&mut self) {
         match self {
             Acc::Sum { sum, count } => (*sum, *count) = (0.0, 0),
-            Acc::Welford { mean, m2, count } => (*mean, *m2, *count) = (0.0, 0.0, 0),
+            Acc::IntMoments { s1, s2, count } => (*s1, *s2, *count) = (0, 0, 0),
+            Acc::Shifted { a, s1, s2, count } => (*a, *s1, *s2, *count) = (0.0, 0.0, 0.0, 0),
             Acc::Extreme { best, nan } => (*best, *nan) = (None, None),
             Acc::Collect(values) => values.clear(),
         }
@@ -86,12 +104,22 @@ impl Acc {
                 *sum += weight * value.to_f64();
                 *count += 1;
             }
-            Acc::Welford { mean, m2, count } => {
-                let x = value.to_f64();
+            Acc::IntMoments { s1, s2, count } => {
+                // An integer value (the moments are only chosen for integer lanes that fit).
+                let x = value.to_f64() as i64;
+                *s1 += x;
+                *s2 += x * x;
                 *count += 1;
-                let delta = x - *mean;
-                *mean += delta / *count as f64;
-                *m2 += delta * (x - *mean);
+            }
+            Acc::Shifted { a, s1, s2, count } => {
+                let x = value.to_f64();
+                if *count == 0 {
+                    *a = x;
+                }
+                let d = x - *a;
+                *s1 += d;
+                *s2 += d * d;
+                *count += 1;
             }
             Acc::Extreme { best, nan } => {
                 if nan.is_some() {
@@ -122,20 +150,29 @@ impl Acc {
                 return Some(v.cast(r.dtype));
             }
             (_, Accumulate::Stat(ReduceKind::Min | ReduceKind::Max)) => unreachable!("min/max use Acc::Extreme"),
-            (Acc::Sum { count: 0, .. } | Acc::Welford { count: 0, .. }, _) => f64::NAN,
+            (Acc::Sum { count: 0, .. } | Acc::IntMoments { count: 0, .. } | Acc::Shifted { count: 0, .. }, _) => {
+                f64::NAN
+            }
             (Acc::Sum { sum, count }, Accumulate::Stat(ReduceKind::Mean)) => *sum / *count as f64,
             (Acc::Sum { sum, .. }, _) => *sum,
-            (Acc::Welford { m2, count, .. }, kind) => {
-                let var = *m2 / *count as f64;
-                if matches!(kind, Accumulate::Stat(ReduceKind::Std)) {
-                    var.sqrt()
-                } else {
-                    var
-                }
+            (Acc::IntMoments { s1, s2, count }, kind) => {
+                std_or_var(kind, var_from_integer_moments(*count as i64, *s1, *s2))
+            }
+            (Acc::Shifted { s1, s2, count, .. }, kind) => {
+                std_or_var(kind, var_from_shifted_sums(*count as f64, *s1, *s2))
             }
             (Acc::Collect(values), kind) => order_statistic(values, kind),
         };
         Some(Scalar::from_f64(r.dtype, stat))
+    }
+}
+
+/// `var`, or its square root for `std`.
+fn std_or_var(kind: &Accumulate, var: f64) -> f64 {
+    if matches!(kind, Accumulate::Stat(ReduceKind::Std)) {
+        var.sqrt()
+    } else {
+        var
     }
 }
 
@@ -149,10 +186,7 @@ pub fn order_statistic(values: &mut [f64], kind: &Accumulate) -> f64 {
     let n = values.len();
     match kind {
         Accumulate::Stat(ReduceKind::Percentile(q)) => {
-            let pos = (q.0 / 100.0) * (n - 1) as f64;
-            let lo = (pos.floor() as usize).min(n - 1);
-            let hi = (lo + 1).min(n - 1);
-            let t = pos - lo as f64;
+            let (lo, hi, t) = percentile_position(q.0, n);
             values[lo] + (values[hi] - values[lo]) * t
         }
         _ => {

@@ -8,6 +8,7 @@ use crate::plan::{Accumulate, Reduction};
 use rumba_ir::At;
 use rumba_ir::DType;
 use rumba_ir::graph::{Origin, Source};
+use rumba_ir::numerics::Moments;
 use rumba_ir::op::{BinaryOp, F64, ReduceKind, UnaryOp};
 
 #[test]
@@ -91,7 +92,8 @@ fn reduction(kind: Accumulate, dtype: DType) -> Reduction {
 /// The result of feeding `values` (with weight 1) to a fresh accumulator.
 fn stat(kind: ReduceKind, values: &[Scalar], dtype: DType) -> Option<Scalar> {
     let kind = Accumulate::Stat(kind);
-    let mut acc = Acc::new(&kind);
+    let value_dtype = values.first().map_or(dtype, |v| v.dtype());
+    let mut acc = Acc::new(&kind, Moments::of(value_dtype, values.len()));
     for &v in values {
         acc.add(v, 1.0, kind == Accumulate::Stat(ReduceKind::Max));
     }
@@ -103,7 +105,7 @@ fn f64s(v: &[f64]) -> Vec<Scalar> {
 }
 
 #[test]
-fn sums_are_sequential_and_welford_is_exact_on_small_data() {
+fn sums_are_sequential_and_moments_are_exact_on_small_data() {
     assert_eq!(
         stat(ReduceKind::Sum, &f64s(&[1e16, 1.0, 1.0]), DType::F64),
         Some(Scalar::F64(1e16))
@@ -112,6 +114,10 @@ fn sums_are_sequential_and_welford_is_exact_on_small_data() {
     assert_eq!(stat(ReduceKind::Var, &v, DType::F64), Some(Scalar::F64(4.0)));
     assert_eq!(stat(ReduceKind::Std, &v, DType::F32), Some(Scalar::F32(2.0)));
     assert_eq!(stat(ReduceKind::Mean, &v, DType::F64), Some(Scalar::F64(5.0)));
+    // The same values as u8: exact integer moments, the same result.
+    let ints: Vec<Scalar> = [2u8, 4, 4, 4, 5, 5, 7, 9].iter().map(|&x| Scalar::U8(x)).collect();
+    assert_eq!(stat(ReduceKind::Var, &ints, DType::F32), Some(Scalar::F32(4.0)));
+    assert_eq!(stat(ReduceKind::Std, &ints, DType::F32), Some(Scalar::F32(2.0)));
     // Rounded once: the f64 mean 1/3 becomes the nearest f32.
     let third = stat(ReduceKind::Mean, &f64s(&[0.0, 0.0, 1.0]), DType::F32);
     assert_eq!(third, Some(Scalar::F32((1.0f64 / 3.0) as f32)));
@@ -164,7 +170,7 @@ fn weighted_sums_weight_times_value_in_order() {
     let kind = Accumulate::Weighted {
         weight: crate::ExprId(1),
     };
-    let mut acc = Acc::new(&kind);
+    let mut acc = Acc::new(&kind, Moments::Shifted);
     for (w, v) in [(0.5, 4.0f32), (0.25, 8.0), (-1.0, 1.0)] {
         acc.add(Scalar::F32(v), w, false);
     }

@@ -106,7 +106,7 @@ fn reduce(prog: &Program<'_>, mem: &Memory<'_>, bounds: &[(usize, usize)], f: us
     }
     let n = kernel.reductions.len();
     let mut accs: Vec<Acc> = (0..lanes * n)
-        .map(|k| Acc::new(&kernel.reductions[k % n].kind))
+        .map(|k| Acc::new(&kernel.reductions[k % n].kind, kernel.moments(k % n)))
         .collect();
     let mut values = vec![Scalar::F64(0.0); kernel.exprs.len()];
     let mut results: Vec<Option<Scalar>> = vec![None; n];

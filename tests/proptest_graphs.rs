@@ -3,8 +3,11 @@
 //! the evaluator runs the pinned algorithms in the interpreter's order, so every comparison is
 //! bitwise, up to the sign of zero and NaN payloads) — and through the Cranelift JIT, strictly.
 //! Each graph runs optimised, unfused, with no graph pass, with neither, and on 3 threads with
-//! 1-point tiles (evaluator), and optimised, unfused and on 3 threads (JIT); with the params'
-//! defaults and, when the case has them, with other run-time param values.
+//! 1-point tiles (evaluator), and optimised, unfused and on 3 threads (JIT), with every window
+//! reduced from its values; then with running windows (DESIGN §5) on both backends at several
+//! tile sizes and thread counts — bit for bit with the interpreter where every running
+//! algorithm is exact, else bit for bit with each other ([`running_configurations`]); with the
+//! params' defaults and, when the case has them, with other run-time param values.
 //!
 //! Run-time errors follow laziness: only what reaches an output is computed, so a dead node or
 //! a lane no output reads raises nothing (the interpreter skips dead nodes; an empty masked
@@ -81,13 +84,20 @@ fn cases() -> u32 {
     })
 }
 
-/// The configurations every graph is run under: the plan evaluator and the JIT (strict). Both
-/// are compared bit for bit with the interpreter, so JIT ≡ evaluator follows.
+/// The configurations every graph is run under with every window reduced from its values
+/// (`running_windows` disabled): the plan evaluator and the JIT (strict). Both are compared
+/// bit for bit with the interpreter, so JIT ≡ evaluator follows.
 fn configurations() -> Vec<(&'static str, Options)> {
-    let passes: Vec<String> = rumba_opt::PASSES.iter().map(|p| p.name.to_owned()).collect();
+    let per_window = || vec![rumba::RUNNING_WINDOWS.to_owned()];
+    let passes: Vec<String> = rumba_opt::PASSES
+        .iter()
+        .map(|p| p.name.to_owned())
+        .chain(per_window())
+        .collect();
     let nothing: Vec<String> = passes.iter().cloned().chain([rumba::FUSION.to_owned()]).collect();
     let eval = Options {
         backend: Backend::Eval,
+        disabled_passes: per_window(),
         ..Options::default()
     };
     vec![
@@ -95,7 +105,7 @@ fn configurations() -> Vec<(&'static str, Options)> {
         (
             "unfused",
             Options {
-                disabled_passes: vec![rumba::FUSION.into()],
+                disabled_passes: vec![rumba::FUSION.into(), rumba::RUNNING_WINDOWS.into()],
                 ..eval.clone()
             },
         ),
@@ -125,14 +135,14 @@ fn configurations() -> Vec<(&'static str, Options)> {
             "jit, optimised",
             Options {
                 backend: Backend::Jit,
-                ..Options::default()
+                ..eval.clone()
             },
         ),
         (
             "jit, unfused",
             Options {
                 backend: Backend::Jit,
-                disabled_passes: vec![rumba::FUSION.into()],
+                disabled_passes: vec![rumba::FUSION.into(), rumba::RUNNING_WINDOWS.into()],
                 ..Options::default()
             },
         ),
@@ -148,6 +158,46 @@ fn configurations() -> Vec<(&'static str, Options)> {
     ]
 }
 
+/// The configurations with running windows (DESIGN §5): the evaluator and the JIT at several
+/// tile sizes and thread counts. Where every running window of the plan is exact (integer
+/// sums and moments, min/max, order statistics) they are compared bit for bit with the
+/// interpreter; otherwise with the first of them (JIT ≡ evaluator, and the same bits for any
+/// tile size and thread count) — `tests/windows.rs` bounds their distance to the interpreter.
+fn running_configurations() -> Vec<(&'static str, Options)> {
+    let eval = Options {
+        backend: Backend::Eval,
+        ..Options::default()
+    };
+    let jit = Options {
+        backend: Backend::Jit,
+        ..Options::default()
+    };
+    let small_tiles = |o: &Options, threads, tile_points| Options {
+        threads,
+        tile_points,
+        ..o.clone()
+    };
+    vec![
+        ("running, eval", eval.clone()),
+        ("running, eval, 3 threads, 1-point tiles", small_tiles(&eval, 3, 1)),
+        ("running, eval, 2 threads, 37-point tiles", small_tiles(&eval, 2, 37)),
+        ("running, jit", jit.clone()),
+        ("running, jit, 3 threads, 1-point tiles", small_tiles(&jit, 3, 1)),
+        ("running, jit, 2 threads, 37-point tiles", small_tiles(&jit, 2, 37)),
+    ]
+}
+
+/// Whether a plan has a running window whose algorithm is not exact (float running sums or
+/// shifted moments).
+fn inexact_running(plan: &rumba::Plan) -> bool {
+    use rumba_plan::running::Algorithm;
+    plan.kernels.iter().any(|k| {
+        (0..k.reductions.len())
+            .filter_map(|r| k.window_spec(r))
+            .any(|s| matches!(s.algorithm(), Algorithm::FloatSum | Algorithm::Shifted))
+    })
+}
+
 /// What the run generated and how cases ended.
 #[derive(Default)]
 struct Tally {
@@ -160,6 +210,8 @@ struct Tally {
     invalid: usize,
     unbindable: usize,
     run_errors: usize,
+    /// Cases whose plan has a running window, exact and inexact.
+    running: [usize; 2],
 }
 
 type Outputs = Result<Vec<(String, Array)>, String>;
@@ -285,6 +337,38 @@ fn check(built: &Built, tally: &RefCell<Tally>) -> Result<(), String> {
             }
         }
     }
+    let mut running_reference: Option<Vec<Outputs>> = None;
+    for (config, options) in running_configurations() {
+        let exe = guarded(|| rumba::compile(graph, &specs, &options).map_err(|e| format!("compile: {e}")));
+        let plan = exe.as_ref().ok().and_then(|e| e.plan());
+        let inexact = plan.is_some_and(inexact_running);
+        if config == "running, eval" && plan.is_some_and(|p| p.kernels.iter().any(|k| k.running.is_some())) {
+            tally.borrow_mut().running[usize::from(inexact)] += 1;
+        }
+        let mut outputs = Vec::new();
+        for ((label, params), reference) in runs.iter().zip(&references) {
+            let got = match &exe {
+                Ok(exe) => guarded(|| exe.run(&views, params).map_err(|e| format!("run: {e}"))),
+                Err(e) => Err(e.clone()),
+            };
+            let against = match (&running_reference, inexact) {
+                (Some(first), true) => Some(&first[outputs.len()]),
+                // The first inexact run is the others' reference.
+                (None, true) => None,
+                (_, false) => Some(reference),
+            };
+            if let Some(Err(why)) = against.map(|a| compare(a, &got)) {
+                let what = if inexact {
+                    "the first running run"
+                } else {
+                    "the interpreter"
+                };
+                return fail(format!("{config} ({label}) against {what}: {why}"));
+            }
+            outputs.push(got);
+        }
+        running_reference.get_or_insert(outputs);
+    }
     let mut t = tally.borrow_mut();
     if unbindable {
         t.unbindable += 1;
@@ -334,6 +418,15 @@ fn random_graphs_plan_evaluator_is_bitwise_the_interpreter() {
         t.unbindable,
         t.run_errors,
         t.ops
+    );
+    eprintln!(
+        "running windows: {} cases exact, {} inexact",
+        t.running[0], t.running[1]
+    );
+    assert!(
+        t.running.iter().all(|&n| n > 0),
+        "running windows generated: {:?} (exact, inexact)",
+        t.running
     );
     let missing: Vec<&str> = OPS.into_iter().filter(|op| !t.ops.contains_key(op)).collect();
     assert!(missing.is_empty(), "ops never generated: {missing:?}");

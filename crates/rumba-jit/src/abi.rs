@@ -1,6 +1,7 @@
 //! Everything `unsafe` in this crate: the host functions compiled kernels call, and calling a
 //! compiled kernel through the `extern "C"` ABI of DESIGN §4.
 
+use rumba_plan::running::{WindowSpec, WindowState};
 use rumba_plan::{KernelArgs, SpanTable};
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -43,6 +44,39 @@ pub(crate) extern "C" fn ln_f64(x: f64) -> f64 {
 
 fn layout(bytes: i64) -> Layout {
     Layout::from_size_align(bytes.max(8) as usize, 16).expect("a valid scratch layout")
+}
+
+/// The state of a running window over `lanes` lanes (`rumba_plan::running`), freed with
+/// [`window_free`].
+pub(crate) extern "C" fn window_new(spec: *const WindowSpec, lanes: i64) -> *mut WindowState {
+    // SAFETY: `spec` points into the compiled unit's window specs, which live as long as its
+    // code (the kernel that calls this).
+    let spec = unsafe { &*spec };
+    Box::into_raw(Box::new(WindowState::new(spec, lanes.max(0) as usize)))
+}
+
+pub(crate) extern "C" fn window_free(state: *mut WindowState) {
+    // SAFETY: `state` came from `window_new` in the same kernel call and is freed once.
+    drop(unsafe { Box::from_raw(state) });
+}
+
+/// Window operations, by code: 0 reset, 1 push row `a`, 2 end the rebuild, 3 step with rows
+/// `a` (entering) and `b` (leaving), 4 finish into row `a`.
+pub(crate) extern "C" fn window_op(state: *mut WindowState, op: i64, a: *mut f64, b: *const f64) {
+    // SAFETY: `state` came from `window_new` and is used by this kernel call only.
+    let state = unsafe { &mut *state };
+    let lanes = state.lanes();
+    // SAFETY (rows): the kernel passes rows of its scratch holding one f64 per lane of the
+    // state, not otherwise accessed while this call runs (`a` and `b` are distinct rows).
+    let row = |p: *const f64| unsafe { std::slice::from_raw_parts(p, lanes) };
+    match op {
+        0 => state.reset(),
+        1 => state.push(row(a)),
+        2 => state.end_rebuild(),
+        3 => state.step(row(a), row(b)),
+        // SAFETY: as for the rows above; `a` is written here only.
+        _ => state.finish(unsafe { std::slice::from_raw_parts_mut(a, lanes) }),
+    }
 }
 
 /// Zeroed scratch memory for accumulators (freed with [`scratch_free`]).

@@ -18,6 +18,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
+use rumba_plan::running::WindowSpec;
 use rumba_plan::{Kernel, Plan, SpanTable};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -112,9 +113,13 @@ impl Jit {
             .map_err(JitError::codegen)?;
         let spans: Box<[SpanTable]> = kernel.spans.clone().into_boxed_slice();
         let flat: Box<[Box<[u32]>]> = spans.iter().map(translate::flatten_spans).collect();
+        let windows: Box<[WindowSpec]> = (0..kernel.reductions.len())
+            .filter_map(|r| kernel.window_spec(r))
+            .collect();
         let span_addrs = translate::SpanAddrs {
             tables: spans.iter().map(|s| s as *const SpanTable as i64).collect(),
             flat: flat.iter().map(|f| f.as_ptr() as i64).collect(),
+            windows: windows.iter().map(|w| w as *const WindowSpec as i64).collect(),
         };
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
@@ -142,6 +147,7 @@ impl Jit {
                 module: Mutex::new(Some(module)),
                 spans,
                 flat,
+                windows,
             }),
             function,
             compile_time: start.elapsed(),
@@ -155,6 +161,8 @@ struct Unit {
     /// Span tables whose addresses are embedded in the code, and their flat forms.
     spans: Box<[SpanTable]>,
     flat: Box<[Box<[u32]>]>,
+    /// Running window specs whose addresses are embedded in the code.
+    windows: Box<[WindowSpec]>,
 }
 
 impl Drop for Unit {
@@ -194,7 +202,7 @@ impl CompiledKernel {
     /// The native function.
     #[must_use]
     pub fn function(&self) -> abi::KernelFn {
-        let _ = (&self.unit.spans, &self.unit.flat);
+        let _ = (&self.unit.spans, &self.unit.flat, &self.unit.windows);
         self.function
     }
 

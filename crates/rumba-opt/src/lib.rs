@@ -18,5 +18,5 @@ pub mod simplify_algebra;
 pub mod verify;
 
 pub use error::OptError;
-pub use passes::{PASSES, Pass, PassFn, PassOptions, PassReport, optimize_graph};
+pub use passes::{PASSES, PLAN_PASSES, Pass, PassFn, PassOptions, PassReport, optimize_graph};
 pub use verify::{VerifyError, verify};

@@ -24,6 +24,11 @@ pub struct Pass {
     pub note: &'static str,
 }
 
+/// Plan-level steps that `--disable-pass` also names: `fusion` (disabled, every node is
+/// materialised) and `running_windows` (disabled, every window is reduced from its values).
+/// [`optimize_graph`] accepts and ignores them; fusion reads them.
+pub const PLAN_PASSES: &[&str] = &["fusion", "running_windows"];
+
 /// The graph passes, in the order [`optimize_graph`] runs them. They expect a validated graph,
 /// best [`rumba_ir::rewrite::specialize`]d to the shapes it was bound to: rewrites that need
 /// an extent only fire on fixed dims. Fusion (Graph → Plan) comes after all of them.
@@ -104,10 +109,15 @@ impl fmt::Display for PassReport {
 /// bugs: a pass's own error, or [`OptError::Verify`] naming the pass after which the graph
 /// broke an invariant.
 pub fn optimize_graph(graph: &Graph, options: &PassOptions) -> Result<(Graph, Vec<PassReport>), OptError> {
-    if let Some(name) = options.disabled.iter().find(|d| !PASSES.iter().any(|p| p.name == *d)) {
+    let known = |d: &String| PASSES.iter().any(|p| p.name == *d) || PLAN_PASSES.contains(&d.as_str());
+    if let Some(name) = options.disabled.iter().find(|d| !known(d)) {
         return Err(OptError::UnknownPass {
             name: name.clone(),
-            known: PASSES.iter().map(|p| p.name).collect(),
+            known: PASSES
+                .iter()
+                .map(|p| p.name)
+                .chain(PLAN_PASSES.iter().copied())
+                .collect(),
         });
     }
     let mut current: Option<Graph> = None;

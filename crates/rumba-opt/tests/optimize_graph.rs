@@ -106,7 +106,7 @@ fn an_unknown_pass_name_is_an_error_listing_the_passes() {
     assert_eq!(
         err.to_string(),
         "unknown pass \"fold_constant\" (--disable-pass); the passes are fold_constants, simplify_algebra, \
-         eliminate_common_subexpressions, remove_dead_nodes, push_down_slices"
+         eliminate_common_subexpressions, remove_dead_nodes, push_down_slices, fusion, running_windows"
     );
 }
 

@@ -110,6 +110,21 @@ fn kernel(f: &mut fmt::Formatter<'_>, plan: &Plan, k: &Kernel) -> fmt::Result {
         .map(|(i, a)| format!("i{i}<{}{}", a.extent, if a.reduced { " reduced" } else { "" }))
         .collect();
     writeln!(f, "  loop nest (outer → inner): {}", domain.join(", "))?;
+    if let Some(r) = &k.running {
+        let algorithms: Vec<String> = (0..k.reductions.len())
+            .filter_map(|i| k.window_spec(i))
+            .map(|s| s.algorithm().to_string())
+            .collect();
+        let restart = r.restart.map_or("rebuilt where a sweep starts".to_owned(), |p| {
+            format!("rebuilt every {p} outputs")
+        });
+        writeln!(
+            f,
+            "  running window along i{} ({restart}; {})",
+            r.axis,
+            algorithms.join(", ")
+        )?;
+    }
     match k.schedule.tile_axis {
         Some(t) => writeln!(
             f,

@@ -9,11 +9,12 @@ pub mod args;
 pub mod display;
 pub mod eval;
 pub mod plan;
+pub mod running;
 pub mod verify;
 
 pub use args::{BufferArg, KernelArgs};
 pub use plan::{
     Accumulate, Affine, Axis, Buffer, BufferId, Expr, ExprId, ExprNode, IndexMap, Kernel, Load, ParamId, ParamSource,
-    Plan, Reduction, Role, Schedule, SpanTable, Store,
+    Plan, Reduction, Role, Running, Schedule, SpanTable, Store,
 };
 pub use verify::{VerifyError, verify};

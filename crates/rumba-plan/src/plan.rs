@@ -292,6 +292,21 @@ pub enum Expr {
     },
 }
 
+impl Expr {
+    /// The operands of this expression (leaves have none).
+    #[must_use]
+    pub fn operands(&self) -> Vec<ExprId> {
+        match self {
+            Expr::Unary { x, .. } | Expr::NanToNum { x, .. } | Expr::Cast { x } => vec![*x],
+            Expr::Binary { a, b, .. } => vec![*a, *b],
+            Expr::Select { cond, a, b } => vec![*cond, *a, *b],
+            Expr::Load { .. } | Expr::Param { .. } | Expr::Const { .. } | Expr::InSpans { .. } | Expr::Acc { .. } => {
+                Vec::new()
+            }
+        }
+    }
+}
+
 /// An expression with its result dtype.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ExprNode {
@@ -343,6 +358,42 @@ pub struct Store {
     pub value: ExprId,
 }
 
+/// A window evaluated with running state (DESIGN §5, [`crate::running`]): the kernel's only
+/// reduced axis is the window (`axis + 1`, of extent `size`), and its reductions are the
+/// window's statistics. Instead of reducing every window from its `size` values, a sweep
+/// visits the outputs `k` of `axis` in increasing order and carries each lane's state from
+/// one output to the next: output `k` is *rebuilt* from its whole window when it is the
+/// first of a sweep or a multiple of `restart`; every other output steps the state with the
+/// value entering the window (reduced index `size − 1`) and the one leaving it (reduced
+/// index 0 of output `k − 1`). A tile that starts at `k0` sweeps from the restart point at or
+/// before it (`k0` itself without a restart period), storing from `k0` on; so the bits depend
+/// neither on tiles nor on threads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Running {
+    /// The parallel axis the window slides along.
+    pub axis: usize,
+    /// The restart period (`None`: the algorithms are exact, rebuilt only where a sweep
+    /// starts).
+    pub restart: Option<usize>,
+}
+
+impl Running {
+    /// The first output a sweep over outputs `k0..` must rebuild at.
+    #[must_use]
+    pub fn sweep_start(&self, k0: usize) -> usize {
+        match self.restart {
+            Some(r) => k0 / r * r,
+            None => k0,
+        }
+    }
+
+    /// Whether output `k` of a sweep that started at `start` is rebuilt.
+    #[must_use]
+    pub fn rebuilds(&self, k: usize, start: usize) -> bool {
+        k == start || self.restart.is_some_and(|r| k.is_multiple_of(r))
+    }
+}
+
 /// How a kernel is iterated.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Schedule {
@@ -373,6 +424,8 @@ pub struct Kernel {
     pub stores: Vec<Store>,
     /// Polygon masks as row spans.
     pub spans: Vec<SpanTable>,
+    /// A window evaluated with running state, if any.
+    pub running: Option<Running>,
     /// Tiling.
     pub schedule: Schedule,
 }
@@ -407,10 +460,42 @@ impl Kernel {
         Moments::of(self.exprs[value.0 as usize].dtype, self.capacity())
     }
 
+    /// The running window spec of reduction `r` of a [`Running`] kernel.
+    #[must_use]
+    pub fn window_spec(&self, r: usize) -> Option<crate::running::WindowSpec> {
+        let running = self.running.as_ref()?;
+        let red = self.reductions.get(r)?;
+        let Accumulate::Stat(kind) = red.kind else { return None };
+        Some(crate::running::WindowSpec {
+            kind,
+            value: self.exprs[red.value.0 as usize].dtype,
+            size: self.domain.get(running.axis + 1)?.extent,
+            skip_nan: red.skip_nan,
+        })
+    }
+
     /// Number of domain points.
     #[must_use]
     pub fn points(&self) -> usize {
         self.domain.iter().map(|a| a.extent).product()
+    }
+
+    /// The expressions `roots` need (themselves included), as ascending indices into
+    /// [`Kernel::exprs`].
+    #[must_use]
+    pub fn closure(&self, roots: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        let mut need = vec![false; self.exprs.len()];
+        for r in roots {
+            need[r] = true;
+        }
+        for i in (0..need.len()).rev() {
+            if need[i] {
+                for o in self.exprs[i].expr.operands() {
+                    need[o.0 as usize] = true;
+                }
+            }
+        }
+        (0..need.len()).filter(|&i| need[i]).collect()
     }
 
     /// For each expression, whether it is evaluated per lane after accumulation (it uses an

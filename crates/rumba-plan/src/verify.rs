@@ -92,6 +92,45 @@ pub fn verify(plan: &Plan) -> Result<(), VerifyError> {
     Ok(())
 }
 
+/// A running window: its axis is parallel and the next one, the window, the only reduced
+/// axis; every reduction is an unmasked statistic with a running form; every load the
+/// reductions read steps with the window (`k + j`).
+fn verify_running(kernel: &Kernel, running: &crate::Running) -> Result<(), String> {
+    let (k, j) = (running.axis, running.axis + 1);
+    let domain = &kernel.domain;
+    if j >= domain.len() || domain[k].reduced || !domain[j].reduced {
+        return Err(format!("axis {k} must be parallel and axis {j} its reduced window"));
+    }
+    if domain.iter().filter(|a| a.reduced).count() != 1 {
+        return Err("the window must be the only reduced axis".into());
+    }
+    if running.restart == Some(0) {
+        return Err("a restart period of 0".into());
+    }
+    for (r, red) in kernel.reductions.iter().enumerate() {
+        if red.mask.is_some() || kernel.window_spec(r).is_none() {
+            return Err(format!("reduction {r} is not an unmasked statistic"));
+        }
+    }
+    let roots = kernel.reductions.iter().map(|r| r.value.0 as usize);
+    for e in kernel.closure(roots) {
+        let steps = match &kernel.exprs[e].expr {
+            Expr::Load { load } => kernel
+                .loads
+                .get(*load as usize)
+                .is_some_and(|l| l.map.dims.iter().all(|d| d.coefs.get(k) == d.coefs.get(j))),
+            Expr::InSpans { row, col, .. } => {
+                row.coefs.get(k) == row.coefs.get(j) && col.coefs.get(k) == col.coefs.get(j)
+            }
+            _ => true,
+        };
+        if !steps {
+            return Err(format!("expr {e} does not read k + j"));
+        }
+    }
+    Ok(())
+}
+
 fn check_map(plan: &Plan, kernel: &Kernel, buffer: BufferId, map: &IndexMap, what: &str) -> Result<(), VerifyError> {
     let Some(b) = plan.buffers.get(buffer.0 as usize) else {
         return Err(err(
@@ -137,6 +176,9 @@ fn check_map(plan: &Plan, kernel: &Kernel, buffer: BufferId, map: &IndexMap, wha
 }
 
 fn verify_kernel(plan: &Plan, kernel: &Kernel, written: &[bool]) -> Result<(), VerifyError> {
+    if let Some(running) = &kernel.running {
+        verify_running(kernel, running).map_err(|m| err(kernel, format!("running window: {m}")))?;
+    }
     for (i, load) in kernel.loads.iter().enumerate() {
         check_map(plan, kernel, load.buffer, &load.map, &format!("load {i}"))?;
         if !written[load.buffer.0 as usize] {

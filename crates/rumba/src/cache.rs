@@ -1,7 +1,8 @@
 //! The kernel cache: compiled kernels shared across executables.
 //!
 //! Keyed by everything the generated code depends on — the kernel's loop nest, loads (buffer
-//! ids and index maps), expressions, reductions, stores, span tables and schedule, the dtypes
+//! ids and index maps), expressions, reductions, stores, span tables, running window and
+//! schedule, the dtypes
 //! and ranks of the plan's buffers and the number of param slots — plus the CPU features of
 //! the JIT. Lookups hash that key and compare it in full on a hit. Strides are not part of it:
 //! compiled code reads them at run time. Compiling the same graph for the same shapes twice
@@ -13,7 +14,7 @@
 
 use rumba_ir::DType;
 use rumba_jit::{CompiledKernel, Jit, JitError};
-use rumba_plan::{Accumulate, Axis, ExprId, ExprNode, Kernel, Load, Plan, Schedule, SpanTable, Store};
+use rumba_plan::{Accumulate, Axis, ExprId, ExprNode, Kernel, Load, Plan, Running, Schedule, SpanTable, Store};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +33,7 @@ struct Key {
     reductions: Vec<(Accumulate, ExprId, Option<ExprId>, bool, DType)>,
     stores: Vec<Store>,
     spans: Vec<SpanTable>,
+    running: Option<Running>,
     schedule: Schedule,
     /// Dtype and rank of every plan buffer (the code indexes `KernelArgs::buffers`).
     buffers: Vec<(DType, usize)>,
@@ -52,6 +54,7 @@ impl Key {
                 .collect(),
             stores: kernel.stores.clone(),
             spans: kernel.spans.clone(),
+            running: kernel.running.clone(),
             schedule: kernel.schedule.clone(),
             buffers: plan.buffers.iter().map(|b| (b.dtype, b.shape.len())).collect(),
             params: plan.params.len(),

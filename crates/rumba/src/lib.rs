@@ -117,6 +117,10 @@ impl fmt::Display for Backend {
 /// The pass name that, disabled, materialises every node instead of fusing.
 pub const FUSION: &str = "fusion";
 
+/// The pass name that, disabled, reduces every window from its values instead of keeping
+/// running state (DESIGN §5).
+pub const RUNNING_WINDOWS: &str = "running_windows";
+
 /// Compilation options (passed down; nothing reads the environment).
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -204,14 +208,10 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
         passes: Vec::new(),
     };
     if backend != Backend::Interp {
-        let fusion = !options.disabled_passes.iter().any(|p| p == FUSION);
-        let disabled = options
-            .disabled_passes
-            .iter()
-            .filter(|p| *p != FUSION)
-            .cloned()
-            .collect();
-        let pass_options = rumba_opt::PassOptions { disabled };
+        let enabled = |name: &str| !options.disabled_passes.iter().any(|p| p == name);
+        let pass_options = rumba_opt::PassOptions {
+            disabled: options.disabled_passes.clone(),
+        };
         let (optimized, passes) = stage(&mut stages, "optimize", || {
             rumba_opt::optimize_graph(graph, &pass_options)
         })?;
@@ -219,8 +219,9 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
             rumba_ir::bind::bind(&optimized, inputs)
         })?;
         let fuse_options = rumba_opt::fuse::FuseOptions {
-            fusion,
+            fusion: enabled(FUSION),
             tile_points: options.tile_points,
+            running: enabled(RUNNING_WINDOWS),
         };
         let plan = stage(&mut stages, "fuse", || {
             rumba_opt::fuse::fuse(&optimized, &rebound, &fuse_options)

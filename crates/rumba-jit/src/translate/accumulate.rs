@@ -4,9 +4,9 @@
 //! values for median/percentile; a lane without a value gives NaN (an integer min/max reports
 //! a run-time error instead).
 
-use super::Translator;
 use super::layout::{Field, ReducePlan};
 use super::reduce::Scratch;
+use super::{Sign, Translator};
 use crate::JitError;
 use crate::select::KeyKind;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -14,6 +14,7 @@ use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use rumba_ir::DType;
 use rumba_ir::numerics::Moments;
 use rumba_ir::op::ReduceKind;
+use rumba_plan::running::Algorithm;
 use rumba_plan::{Accumulate, KernelArgs};
 use std::mem::offset_of;
 
@@ -85,7 +86,8 @@ impl Translator<'_, '_> {
             Some(m) => Some(self.value(m)?),
             None => None,
         };
-        if red.skip_nan && vd.is_float() {
+        // Running float windows count NaN instead of skipping it (`running.rs`).
+        if red.skip_nan && vd.is_float() && acc.algorithm.is_none() {
             let ok = self.b.ins().fcmp(FloatCC::Ordered, v, v);
             take = Some(match take {
                 Some(t) => self.b.ins().band(t, ok),
@@ -102,10 +104,13 @@ impl Translator<'_, '_> {
         }
         let counted = acc.counted;
         match (&acc.kind, acc.fields.first()) {
+            _ if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) => {
+                self.running_float_update(plan, r, q, s, v)?;
+            }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I32)) => {
                 let x = self.b.ins().uextend(types::I32, v);
                 let sum = self.field_load(plan, r, 0, q, s);
-                let sum = self.b.ins().iadd(sum, x);
+                let sum = self.signed_iadd(sum, x);
                 self.field_store(plan, r, 0, q, s, sum);
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Some(Field::I64)) => {
@@ -115,7 +120,7 @@ impl Translator<'_, '_> {
                     self.b.ins().uextend(types::I64, v)
                 };
                 let sum = self.field_load(plan, r, 0, q, s);
-                let sum = self.b.ins().iadd(sum, x);
+                let sum = self.signed_iadd(sum, x);
                 self.field_store(plan, r, 0, q, s, sum);
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
@@ -144,7 +149,7 @@ impl Translator<'_, '_> {
                         term
                     };
                     let sum = self.field_load(plan, r, f, q, s);
-                    let sum = self.b.ins().iadd(sum, term);
+                    let sum = self.signed_iadd(sum, term);
                     self.field_store(plan, r, f, q, s, sum);
                 }
             }
@@ -206,6 +211,153 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `a + b`, or `a − b` while a running window removes its leaving value.
+    pub(super) fn signed_iadd(&mut self, a: Value, b: Value) -> Value {
+        match self.sign {
+            Sign::Add => self.b.ins().iadd(a, b),
+            Sign::Remove => self.b.ins().isub(a, b),
+        }
+    }
+
+    /// `a + b`, or `a − b` while a running window removes its leaving value.
+    pub(super) fn signed_fadd(&mut self, a: Value, b: Value) -> Value {
+        match self.sign {
+            Sign::Add => self.b.ins().fadd(a, b),
+            Sign::Remove => self.b.ins().fsub(a, b),
+        }
+    }
+
+    /// A running float window's update with value `v` (`rumba_plan::running`): NaN, +Inf and
+    /// −Inf counted in fields `c..c+3`, finite values added to (or removed from) the sum —
+    /// or, for shifted moments, their difference to the shift (field 0, set by the first
+    /// finite value a rebuild adds) to Σd and Σd².
+    fn running_float_update(
+        &mut self,
+        plan: &ReducePlan,
+        r: usize,
+        q: Value,
+        s: &Scratch,
+        v: Value,
+    ) -> Result<(), JitError> {
+        let acc = plan.layout.accs[r].clone();
+        let x = self.exact_f64(v, acc.vd);
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        let inf = self.b.ins().f64const(f64::INFINITY);
+        let pinf = self.b.ins().fcmp(FloatCC::Equal, x, inf);
+        let ninf = self.b.ins().fneg(inf);
+        let ninf = self.b.ins().fcmp(FloatCC::Equal, x, ninf);
+        let special = self.b.ins().bor(nan, pinf);
+        let special = self.b.ins().bor(special, ninf);
+        let zero = self.b.ins().f64const(0.0);
+        let counts = acc.fields.len() - 3;
+        for (f, flag) in [nan, pinf, ninf].into_iter().enumerate() {
+            let one = self.b.ins().uextend(types::I64, flag);
+            let c = self.field_load(plan, r, counts + f, q, s);
+            let c = self.signed_iadd(c, one);
+            self.field_store(plan, r, counts + f, q, s, c);
+        }
+        if acc.algorithm == Some(Algorithm::FloatSum) {
+            let term = self.b.ins().select(special, zero, x);
+            let sum = self.field_load(plan, r, 0, q, s);
+            let sum = self.signed_fadd(sum, term);
+            self.field_store(plan, r, 0, q, s, sum);
+            return Ok(());
+        }
+        let mut a = self.field_load(plan, r, 0, q, s);
+        if self.sign == Sign::Add {
+            let unset = self.b.ins().fcmp(FloatCC::Unordered, a, a);
+            let finite = self.b.ins().bxor_imm_u(special, 1);
+            let take = self.b.ins().band(unset, finite);
+            a = self.b.ins().select(take, x, a);
+            self.field_store(plan, r, 0, q, s, a);
+        }
+        let d = self.b.ins().fsub(x, a);
+        let d = self.b.ins().select(special, zero, d);
+        let d2 = self.b.ins().fmul(d, d);
+        for (f, term) in [(1, d), (2, d2)] {
+            let sum = self.field_load(plan, r, f, q, s);
+            let sum = self.signed_fadd(sum, term);
+            self.field_store(plan, r, f, q, s, sum);
+        }
+        Ok(())
+    }
+
+    /// The statistic of a running float window from its fields (scalars, or f64x2 / i64x2
+    /// pairs), as `rumba_plan::running` finishes it: NaN where the window holds a NaN (unless
+    /// NaN is skipped), both infinities or no value (and, for var/std, any infinity); else
+    /// ±Inf where it holds one; else the sum, mean, var or std of the finite values.
+    pub(super) fn running_float_result(&mut self, plan: &ReducePlan, r: usize, fields: &[Value]) -> Value {
+        let acc = &plan.layout.accs[r];
+        let red = &self.kernel.reductions[r];
+        let (skip, kind) = (red.skip_nan, red.kind.clone());
+        let vector = self.b.func.dfg.value_type(fields[0]).is_vector();
+        let size = plan.layout.capacity;
+        let counts = &fields[fields.len() - 3..];
+        let int = |t: &mut Self, v: i64| {
+            let c = t.b.ins().iconst(types::I64, v);
+            if vector { t.b.ins().splat(types::I64X2, c) } else { c }
+        };
+        let float = |t: &mut Self, v: f64| {
+            let c = t.b.ins().f64const(v);
+            if vector { t.b.ins().splat(types::F64X2, c) } else { c }
+        };
+        let zero = int(self, 0);
+        let size_v = int(self, size);
+        let n = if skip {
+            self.b.ins().isub(size_v, counts[0])
+        } else {
+            size_v
+        };
+        let nf = self
+            .b
+            .ins()
+            .fcvt_from_sint(if vector { types::F64X2 } else { types::F64 }, n);
+        let positive = |t: &mut Self, c: Value| t.b.ins().icmp(IntCC::SignedGreaterThan, c, zero);
+        let (has_nan, has_pinf, has_ninf) = (
+            positive(self, counts[0]),
+            positive(self, counts[1]),
+            positive(self, counts[2]),
+        );
+        let empty = self.b.ins().icmp(IntCC::Equal, n, zero);
+        let mut bad = empty;
+        if !skip {
+            bad = self.b.ins().bor(bad, has_nan);
+        }
+        let any_inf = self.b.ins().bor(has_pinf, has_ninf);
+        let value = if acc.algorithm == Some(Algorithm::FloatSum) {
+            let both = self.b.ins().band(has_pinf, has_ninf);
+            bad = self.b.ins().bor(bad, both);
+            let sum = if kind == Accumulate::Stat(ReduceKind::Mean) {
+                self.b.ins().fdiv(fields[0], nf)
+            } else {
+                fields[0]
+            };
+            let (pinf, ninf) = (float(self, f64::INFINITY), float(self, f64::NEG_INFINITY));
+            let v = self.select_any(has_ninf, ninf, sum);
+            self.select_any(has_pinf, pinf, v)
+        } else {
+            bad = self.b.ins().bor(bad, any_inf);
+            let var = self.var_from_shifted_sums(nf, fields[1], fields[2]);
+            if kind == Accumulate::Stat(ReduceKind::Std) {
+                self.b.ins().sqrt(var)
+            } else {
+                var
+            }
+        };
+        let nan = float(self, f64::NAN);
+        self.select_any(bad, nan, value)
+    }
+
+    /// `c ? a : b` for a scalar (i8 condition) or f64x2 (i64x2 mask) value.
+    fn select_any(&mut self, c: Value, a: Value, b: Value) -> Value {
+        if self.b.func.dfg.value_type(a).is_vector() {
+            let c = self.vcast_bits(types::F64X2, c);
+            self.b.ins().bitselect(c, a, b)
+        } else {
+            self.b.ins().select(c, a, b)
+        }
+    }
+
     /// The collected values of lane `q` of median/percentile reduction `r`.
     pub(super) fn values_addr(&mut self, plan: &ReducePlan, r: usize, q: Value, s: &Scratch) -> Value {
         let layout = &plan.layout;
@@ -253,6 +405,15 @@ impl Translator<'_, '_> {
         let nan = self.b.ins().f64const(f64::NAN);
         let field0 = acc.fields.first().copied();
         let stat = match (&acc.kind, field0) {
+            _ if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) => {
+                let fields: Vec<Value> = (0..acc.fields.len())
+                    .map(|field| {
+                        let at = self.field_addr(plan, r, field, q, s);
+                        self.b.ins().load(acc.fields[field].ty(), f, at, 0)
+                    })
+                    .collect();
+                self.running_float_result(plan, r, &fields)
+            }
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(field)) => {
                 let at = self.field_addr(plan, r, 0, q, s);
                 let best = self.b.ins().load(field.ty(), f, at, 0);

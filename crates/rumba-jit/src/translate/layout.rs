@@ -39,6 +39,7 @@ use cranelift_codegen::ir::{Type, types};
 use rumba_ir::DType;
 use rumba_ir::numerics::Moments;
 use rumba_ir::op::ReduceKind;
+use rumba_plan::running::Algorithm;
 use rumba_plan::{Accumulate, Affine, ExprId, Kernel};
 
 /// Scratch bytes of accumulator state a block aims for (the L2 cache holds it comfortably).
@@ -111,12 +112,36 @@ pub(super) struct AccLayout {
     pub counted: bool,
     /// How var/std are computed (`rumba_ir::numerics`).
     pub moments: Moments,
+    /// The algorithm of a running window's reduction (`rumba_plan::running`).
+    pub algorithm: Option<Algorithm>,
 }
 
 impl AccLayout {
     fn new(kernel: &Kernel, r: usize, capacity: i64) -> AccLayout {
         let red = &kernel.reductions[r];
         let vd = kernel.exprs[red.value.0 as usize].dtype;
+        let algorithm = kernel.window_spec(r).map(|w| w.algorithm());
+        let fields = match algorithm {
+            // Running float windows (`running.rs`): the sums, then the NaN, +Inf and −Inf counts.
+            Some(Algorithm::FloatSum) => vec![Field::F64, Field::I64, Field::I64, Field::I64],
+            Some(Algorithm::Shifted) => vec![Field::F64, Field::F64, Field::F64, Field::I64, Field::I64, Field::I64],
+            _ => Self::fields(kernel, r, vd, capacity),
+        };
+        AccLayout {
+            // Without reduced points (never from a valid graph) the general form gives NaN.
+            counted: kernel.running.is_none()
+                && (red.mask.is_some() || (red.skip_nan && vd.is_float()) || capacity == 0),
+            kind: red.kind.clone(),
+            vd,
+            fields,
+            moments: kernel.moments(r),
+            algorithm,
+        }
+    }
+
+    /// The fields of reduction `r` over lanes of `capacity` values of `vd` (see the module
+    /// docs; running float windows aside).
+    fn fields(kernel: &Kernel, r: usize, vd: DType, capacity: i64) -> Vec<Field> {
         // The largest magnitude of a value: integer sums below 2^53 are the f64 sums exactly.
         let max = match vd {
             DType::U8 => i64::from(u8::MAX),
@@ -127,7 +152,8 @@ impl AccLayout {
         let total = capacity.checked_mul(max);
         let exact_i32 = total.is_some_and(|m| m <= i64::from(i32::MAX));
         let exact_i64 = total.is_some_and(|m| m < 1 << 53);
-        let fields = match red.kind {
+        let kind = &kernel.reductions[r].kind;
+        match kind {
             Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) if exact_i32 => vec![Field::I32],
             Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) if exact_i64 => vec![Field::I64],
             Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. } => vec![Field::F64],
@@ -148,14 +174,6 @@ impl AccLayout {
             },
             Accumulate::Stat(ReduceKind::Min | ReduceKind::Max) => vec![Field::best(vd)],
             Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)) => Vec::new(),
-        };
-        AccLayout {
-            // Without reduced points (never from a valid graph) the general form gives NaN.
-            counted: red.mask.is_some() || (red.skip_nan && vd.is_float()) || capacity == 0,
-            kind: red.kind.clone(),
-            vd,
-            fields,
-            moments: kernel.moments(r),
         }
     }
 
@@ -180,6 +198,10 @@ impl AccLayout {
 
     /// The initial bits of field `f` (as a 64-bit pattern of the field's element).
     pub fn init(&self, f: usize) -> i64 {
+        // A running window's shift starts unset.
+        if f == 0 && self.algorithm == Some(Algorithm::Shifted) {
+            return f64::NAN.to_bits() as i64;
+        }
         if f >= self.fields.len() || !matches!(self.kind, Accumulate::Stat(ReduceKind::Min | ReduceKind::Max)) {
             return 0;
         }
@@ -369,8 +391,10 @@ impl ReducePlan {
         let layout = Layout::new(accs, block_lanes, capacity);
         let update = update_phase(kernel, &layout, rank - 1);
         let epilogue = epilogue_phase(kernel, &layout, rank - 1);
-        let span_mask = span_mask(kernel);
-        let horizontal = horizontal_phase(kernel, &layout, rank - 1, span_mask.is_some());
+        // A running window updates one window position at a time (`running.rs`).
+        let span_mask = span_mask(kernel).filter(|_| kernel.running.is_none());
+        let horizontal =
+            horizontal_phase(kernel, &layout, rank - 1, span_mask.is_some()).filter(|_| kernel.running.is_none());
         let jam = update.as_ref().and_then(|_| {
             let last = *inner.iter().rev().find(|&&a| kernel.domain[a].reduced)?;
             let after_are_lanes = inner

@@ -22,6 +22,7 @@ mod expr;
 mod horizontal;
 mod layout;
 mod reduce;
+mod running;
 mod spans;
 mod vector;
 mod vector_reduce;
@@ -63,6 +64,9 @@ pub(crate) struct Hosts {
     pub order_statistic_keys: FuncId,
     pub in_spans: FuncId,
     pub report_error: FuncId,
+    pub window_new: FuncId,
+    pub window_free: FuncId,
+    pub window_op: FuncId,
 }
 
 /// An access (load or store) of the kernel: buffer element size, runtime base address and
@@ -115,7 +119,19 @@ pub(crate) struct Translator<'a, 'f> {
     promoted: HashMap<(usize, usize), Variable>,
     /// The current domain coordinates (`None` where an axis is outside the current nest).
     coords: Vec<Option<Value>>,
+    /// A running window's rows (`running.rs`) while its epilogue runs.
+    running_rows: Option<running::Rows>,
+    /// Whether accumulator updates add the current value or remove it (a running window's
+    /// leaving value).
+    sign: Sign,
     ptr: Type,
+}
+
+/// Whether an accumulator update adds a value or removes it (running windows, `running.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sign {
+    Add,
+    Remove,
 }
 
 /// The signature of every kernel: `(args, tile_begin, tile_end)`.
@@ -172,6 +188,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             epilogue_lane: None,
             promoted: HashMap::new(),
             coords: vec![None; kernel.domain.len()],
+            running_rows: None,
+            sign: Sign::Add,
             ptr,
         };
         t.prologue();
@@ -179,7 +197,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             t.vec_ok = Some(t.vector_conditions(axis));
         }
         let ranges = t.ranges(tile_begin, tile_end);
-        if kernel.reductions.is_empty() {
+        if kernel.running.is_some() {
+            t.running_kernel(&ranges)?;
+        } else if kernel.reductions.is_empty() {
             t.elementwise(&ranges)?;
         } else {
             t.reduction_kernel(&ranges)?;
@@ -431,6 +451,9 @@ pub(crate) fn declare_hosts(module: &mut dyn Module) -> Result<Hosts, JitError> 
         )?,
         in_spans: decl("rumba_in_spans", &[ptr, types::I64, types::I64], Some(types::I8))?,
         report_error: decl("rumba_report_error", &[ptr, types::I64], None)?,
+        window_new: decl("rumba_window_new", &[ptr, types::I64], Some(ptr))?,
+        window_free: decl("rumba_window_free", &[ptr], None)?,
+        window_op: decl("rumba_window_op", &[ptr, types::I64, ptr, ptr], None)?,
     })
 }
 
@@ -447,5 +470,8 @@ pub(crate) fn host_symbols() -> Vec<(&'static str, *const u8)> {
         ("rumba_order_statistic_keys", abi::order_statistic_keys as *const u8),
         ("rumba_in_spans", abi::in_spans as *const u8),
         ("rumba_report_error", abi::report_error as *const u8),
+        ("rumba_window_new", abi::window_new as *const u8),
+        ("rumba_window_free", abi::window_free as *const u8),
+        ("rumba_window_op", abi::window_op as *const u8),
     ]
 }

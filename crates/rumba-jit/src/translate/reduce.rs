@@ -21,7 +21,11 @@ pub(super) struct Scratch {
     pub base: Value,
 }
 
-impl Translator<'_, '_> {
+/// What runs per block of lanes, given the block's ranges.
+pub(super) type BlockBody<'b, 'a, 'f> =
+    dyn FnMut(&mut Translator<'a, 'f>, &[(Value, Value)]) -> Result<(), JitError> + 'b;
+
+impl<'a, 'f> Translator<'a, 'f> {
     pub(super) fn reduction_kernel(&mut self, ranges: &[(Value, Value)]) -> Result<(), JitError> {
         let plan = ReducePlan::new(self.kernel)
             .ok_or_else(|| JitError::codegen("a reduction kernel without a reduced axis"))?;
@@ -45,32 +49,38 @@ impl Translator<'_, '_> {
     /// The blocks of lanes of one outer point: accumulators, updates, epilogue for each.
     fn blocks(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
         let pinned = plan.pinned.clone();
-        self.pinned(plan, &pinned, ranges, s)
+        self.pinned(plan, &pinned, ranges, &mut |t, r| t.block(plan, r, s))
     }
 
-    /// One point at a time of each pinned lane axis around the block loop.
-    fn pinned(
+    /// One point at a time of each pinned lane axis around the block loop, `body` per block
+    /// (with the block's ranges).
+    pub(super) fn pinned(
         &mut self,
         plan: &ReducePlan,
         axes: &[usize],
         ranges: &[(Value, Value)],
-        s: &Scratch,
+        body: &mut BlockBody<'_, 'a, 'f>,
     ) -> Result<(), JitError> {
         let Some((&axis, rest)) = axes.split_first() else {
-            return self.block_loop(plan, ranges, s);
+            return self.block_loop(plan, ranges, body);
         };
         let (lo, hi) = ranges[axis];
         self.for_loop(lo, hi, &mut |t, i| {
             let mut r = ranges.to_vec();
             r[axis] = (i, t.b.ins().iadd_imm_s(i, 1));
-            t.pinned(plan, rest, &r, s)
+            t.pinned(plan, rest, &r, body)
         })
     }
 
     /// The blocks along the block axis, within the pinned point.
-    fn block_loop(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+    fn block_loop(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        body: &mut BlockBody<'_, 'a, 'f>,
+    ) -> Result<(), JitError> {
         let Some((axis, len)) = plan.block else {
-            return self.block(plan, ranges, s);
+            return body(self, ranges);
         };
         let (lo, hi) = ranges[axis];
         self.for_loop_step(lo, hi, len, &mut |t, b0| {
@@ -78,7 +88,7 @@ impl Translator<'_, '_> {
             let end = t.b.ins().smin(end, hi);
             let mut r = ranges.to_vec();
             r[axis] = (b0, end);
-            t.block(plan, &r, s)
+            body(t, &r)
         })
     }
 
@@ -120,7 +130,7 @@ impl Translator<'_, '_> {
     }
 
     /// Every field of every lane of the block to its initial value, 16 bytes at a time.
-    fn init_accumulators(&mut self, plan: &ReducePlan, s: &Scratch) -> Result<(), JitError> {
+    pub(super) fn init_accumulators(&mut self, plan: &ReducePlan, s: &Scratch) -> Result<(), JitError> {
         let layout = &plan.layout;
         for (r, acc) in layout.accs.iter().enumerate() {
             for (f, field) in acc.all_fields().iter().enumerate() {
@@ -186,7 +196,12 @@ impl Translator<'_, '_> {
 
     /// The inner nest feeding the accumulators, with the vector loop (and the jammed reduced
     /// axis) where the updates have a vector form.
-    fn update_nest(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+    pub(super) fn update_nest(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+    ) -> Result<(), JitError> {
         let inner = plan.inner.clone();
         let Some((jam_axis, factor)) = plan.jam else {
             let (rest, _) = inner.split_at(inner.len() - 1);
@@ -223,7 +238,7 @@ impl Translator<'_, '_> {
 
     /// The innermost loop of the updates: `steps` consecutive points of the jammed axis per
     /// point of the innermost one.
-    fn update_row(
+    pub(super) fn update_row(
         &mut self,
         plan: &ReducePlan,
         ranges: &[(Value, Value)],
@@ -266,7 +281,12 @@ impl Translator<'_, '_> {
     }
 
     /// The epilogue: per lane, the finished accumulators and the stores.
-    fn epilogue_nest(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
+    pub(super) fn epilogue_nest(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+    ) -> Result<(), JitError> {
         let mut scalar = |t: &mut Self| {
             t.memo.clear();
             let q = t.lane(plan, ranges)?;

@@ -15,11 +15,13 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use rumba_plan::{Affine, Expr, ExprId, Kernel, SpanTable};
 
-/// Addresses of a kernel's span tables (for the host test) and of their flat forms.
+/// Addresses of the data a compiled unit owns and its code embeds: the kernel's span tables
+/// (for the host test), their flat forms, and its running windows' specs.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SpanAddrs {
     pub tables: Vec<i64>,
     pub flat: Vec<i64>,
+    pub windows: Vec<i64>,
 }
 
 /// `rows + 1` offsets into the span list, then `[j0, j1)` per span.

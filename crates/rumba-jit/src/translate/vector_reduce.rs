@@ -9,16 +9,18 @@
 //! `smin`/`smax`, and u8/u16 best values at their native width (u8x16, u16x8) with
 //! `umin`/`umax`, fed from the raw bytes of the load when the value is one.
 
-use super::Translator;
 use super::layout::{Field, ReducePlan, is_collect};
 use super::reduce::Scratch;
 use super::vector::LANES;
 use super::vexpr::{Lanes, input_flags, vflags};
+use super::{Sign, Translator};
 use crate::JitError;
+use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use rumba_ir::DType;
 use rumba_ir::numerics::Moments;
 use rumba_ir::op::ReduceKind;
+use rumba_plan::running::Algorithm;
 use rumba_plan::{Accumulate, Expr};
 
 fn little() -> MemFlagsData {
@@ -146,7 +148,7 @@ impl Translator<'_, '_> {
                         let done = std::mem::take(&mut keys[r]);
                         self.store_keys(plan, r, q, s, slot, &done);
                     }
-                } else if steps > 1 && is_u8_sum(plan, r) {
+                } else if steps > 1 && is_u8_sum(plan, r) && self.sign == Sign::Add {
                     let value = self.kernel.reductions[r].value;
                     let x = self.native_value(value, i, Field::U8)?[0];
                     // Two points' bytes at a time: interleaved and summed pairwise.
@@ -269,17 +271,20 @@ impl Translator<'_, '_> {
         let red = self.kernel.reductions[r].clone();
         let acc = plan.layout.accs[r].clone();
         match (&acc.kind, acc.fields[0]) {
+            _ if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) => {
+                self.vrunning_float(plan, r, fields, i)?;
+            }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Field::I32) => {
                 let x = self.vvalue(red.value, i)?;
                 for (a, x) in fields[0].iter_mut().zip(x) {
-                    *a = self.b.ins().iadd(*a, x);
+                    *a = self.signed_iadd(*a, x);
                 }
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Field::I64) => {
                 let x = self.vvalue(red.value, i)?;
                 let x = self.i64_pairs(&x, acc.vd);
                 for (a, x) in fields[0].iter_mut().zip(x) {
-                    *a = self.b.ins().iadd(*a, x);
+                    *a = self.signed_iadd(*a, x);
                 }
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean) | Accumulate::Weighted { .. }, _) => {
@@ -300,25 +305,25 @@ impl Translator<'_, '_> {
                 let x = self.vvalue(red.value, i)?;
                 if acc.fields[0] == Field::I32 {
                     for (a, &x) in fields[0].iter_mut().zip(&x) {
-                        *a = self.b.ins().iadd(*a, x);
+                        *a = self.signed_iadd(*a, x);
                     }
                 } else {
                     let wide = self.i64_pairs(&x, acc.vd);
                     for (a, x) in fields[0].iter_mut().zip(wide) {
-                        *a = self.b.ins().iadd(*a, x);
+                        *a = self.signed_iadd(*a, x);
                     }
                 }
                 if acc.fields[1] == Field::I32 {
                     // u8 values: squares ≤ 65025.
                     for (a, &x) in fields[1].iter_mut().zip(&x) {
                         let square = self.b.ins().imul(x, x);
-                        *a = self.b.ins().iadd(*a, square);
+                        *a = self.signed_iadd(*a, square);
                     }
                 } else {
                     let wide = self.i64_pairs(&x, acc.vd);
                     for (a, x) in fields[1].iter_mut().zip(wide) {
                         let square = self.b.ins().imul(x, x);
-                        *a = self.b.ins().iadd(*a, square);
+                        *a = self.signed_iadd(*a, square);
                     }
                 }
             }
@@ -361,6 +366,66 @@ impl Translator<'_, '_> {
                 }
             }
             (kind, _) => return Err(JitError::codegen(format!("no vector accumulator for {kind:?}"))),
+        }
+        Ok(())
+    }
+
+    /// The vector form of `Translator::running_float_update` for the group at `i`, pair by
+    /// pair of f64 lanes (the counts are i64x2 in the same pairs).
+    fn vrunning_float(
+        &mut self,
+        plan: &ReducePlan,
+        r: usize,
+        fields: &mut [Vec<Value>],
+        i: Value,
+    ) -> Result<(), JitError> {
+        let acc = plan.layout.accs[r].clone();
+        let value = self.kernel.reductions[r].value;
+        let x = self.f64_value(value, i, acc.vd)?;
+        let splat = |t: &mut Self, v: f64| {
+            let c = t.b.ins().f64const(v);
+            t.b.ins().splat(types::F64X2, c)
+        };
+        let (pinf, ninf, zero) = (
+            splat(self, f64::INFINITY),
+            splat(self, f64::NEG_INFINITY),
+            splat(self, 0.0),
+        );
+        let counts = acc.fields.len() - 3;
+        for (p, x) in x.into_iter().enumerate() {
+            let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+            let is_pinf = self.b.ins().fcmp(FloatCC::Equal, x, pinf);
+            let is_ninf = self.b.ins().fcmp(FloatCC::Equal, x, ninf);
+            let special = self.b.ins().bor(nan, is_pinf);
+            let special = self.b.ins().bor(special, is_ninf);
+            for (f, mask) in [nan, is_pinf, is_ninf].into_iter().enumerate() {
+                // A mask lane is −1 where the value is of the kind.
+                let mask = self.vcast_bits(types::I64X2, mask);
+                let c = fields[counts + f][p];
+                fields[counts + f][p] = match self.sign {
+                    Sign::Add => self.b.ins().isub(c, mask),
+                    Sign::Remove => self.b.ins().iadd(c, mask),
+                };
+            }
+            let special = self.vcast_bits(types::F64X2, special);
+            if acc.algorithm == Some(Algorithm::FloatSum) {
+                let term = self.b.ins().bitselect(special, zero, x);
+                fields[0][p] = self.signed_fadd(fields[0][p], term);
+                continue;
+            }
+            let mut a = fields[0][p];
+            if self.sign == Sign::Add {
+                let unset = self.b.ins().fcmp(FloatCC::Unordered, a, a);
+                let unset = self.vcast_bits(types::F64X2, unset);
+                let take = self.b.ins().band_not(unset, special);
+                a = self.b.ins().bitselect(take, x, a);
+                fields[0][p] = a;
+            }
+            let d = self.b.ins().fsub(x, a);
+            let d = self.b.ins().bitselect(special, zero, d);
+            let d2 = self.b.ins().fmul(d, d);
+            fields[1][p] = self.signed_fadd(fields[1][p], d);
+            fields[2][p] = self.signed_fadd(fields[2][p], d2);
         }
         Ok(())
     }
@@ -453,7 +518,7 @@ impl Translator<'_, '_> {
     /// Expression `e` (of dtype `d`) for the group at `i` as f64x2 pairs, exactly. An f32 load
     /// reads each pair as 8 bytes (`movsd`) and widens it (`cvtps2pd`): the load port does
     /// the shuffle that splitting a 16-byte load would need.
-    fn f64_value(&mut self, e: rumba_plan::ExprId, i: Value, d: DType) -> Result<Vec<Value>, JitError> {
+    pub(super) fn f64_value(&mut self, e: rumba_plan::ExprId, i: Value, d: DType) -> Result<Vec<Value>, JitError> {
         if let (Expr::Load { load }, DType::F32, false) = (
             &self.kernel.exprs[e.0 as usize].expr,
             d,
@@ -509,6 +574,15 @@ impl Translator<'_, '_> {
 
     /// The finished values of reduction `r` for the epilogue's current group (`i`).
     pub(super) fn vacc(&mut self, r: u32, _i: Value) -> Result<Lanes, JitError> {
+        if let (Some(rows), Some(q)) = (self.running_rows.clone(), self.epilogue_lane) {
+            // A running window's finished row: f64 statistics, rounded to f32 below.
+            let at = self.b.ins().imul_imm_s(q, 8);
+            let addr = self.b.ins().iadd(rows.results[r as usize], at);
+            let pairs: Vec<Value> = (0..2 * self.unroll)
+                .map(|p| self.b.ins().load(types::F64X2, vflags(), addr, (16 * p) as i32))
+                .collect();
+            return Ok(self.f32_lanes(&pairs));
+        }
         let (Some(plan), Some(q), Some(base)) = (self.reduce_plan.clone(), self.epilogue_lane, self.scratch_base)
         else {
             return Err(JitError::codegen(format!("acc r{r} outside a vector epilogue")));
@@ -517,6 +591,18 @@ impl Translator<'_, '_> {
         let r = r as usize;
         let red = self.kernel.reductions[r].clone();
         let acc = plan.layout.accs[r].clone();
+        if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) {
+            let fields: Vec<Vec<Value>> = (0..acc.fields.len())
+                .map(|f| self.load_field(&plan, r, f, q, &s))
+                .collect();
+            let pairs: Vec<Value> = (0..fields[0].len())
+                .map(|p| {
+                    let pair: Vec<Value> = fields.iter().map(|f| f[p]).collect();
+                    self.running_float_result(&plan, r, &pair)
+                })
+                .collect();
+            return Ok(self.f32_lanes(&pairs));
+        }
         let n = self.b.ins().f64const(plan.layout.capacity as f64);
         let n = self.b.ins().splat(types::F64X2, n);
         let pairs = match (&acc.kind, acc.fields[0]) {
@@ -590,16 +676,20 @@ impl Translator<'_, '_> {
             (Accumulate::Weighted { .. }, _) => self.load_field(&plan, r, 0, q, &s),
             (kind, _) => return Err(JitError::codegen(format!("no vector result for {kind:?}"))),
         };
-        // Round each pair to f32 and put two pairs back into one f32x4.
+        Ok(self.f32_lanes(&pairs))
+    }
+
+    /// f64x2 pairs rounded to f32, two pairs back into each f32x4.
+    fn f32_lanes(&mut self, pairs: &[Value]) -> Lanes {
         let join: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-        Ok(pairs
+        pairs
             .chunks(2)
             .map(|p| {
                 let (a, b) = (self.b.ins().fvdemote(p[0]), self.b.ins().fvdemote(p[1]));
                 let v = self.shuffle_bytes(a, b, join);
                 self.vcast_bits(types::F32X4, v)
             })
-            .collect())
+            .collect()
     }
 }
 

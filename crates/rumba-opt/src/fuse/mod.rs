@@ -17,9 +17,10 @@
 mod decide;
 mod kernel;
 mod maps;
+mod running;
 mod walk;
 
-use decide::Stage;
+use decide::{Stage, StageKey};
 use kernel::{Builder, Ctx};
 use rumba_ir::bind::Bound;
 use rumba_ir::op::Op;
@@ -38,6 +39,9 @@ pub struct FuseOptions {
     pub fusion: bool,
     /// Target number of domain points per tile (tiles split the outermost parallel axis).
     pub tile_points: usize,
+    /// Evaluate windows with running state where the plan allows (the default; `false`
+    /// reduces every window from its values, a differential baseline).
+    pub running: bool,
 }
 
 impl Default for FuseOptions {
@@ -45,6 +49,7 @@ impl Default for FuseOptions {
         FuseOptions {
             fusion: true,
             tile_points: 1 << 20,
+            running: true,
         }
     }
 }
@@ -220,6 +225,7 @@ fn build(
         reductions,
         stores,
         spans,
+        running: None,
         schedule: Schedule {
             tile_axis: None,
             tile_len: 1,
@@ -227,7 +233,14 @@ fn build(
         },
     };
     drop_unit_axes(&mut kernel);
-    kernel.schedule = schedule(&kernel.domain, options);
+    let window = stage.is_some_and(|s| matches!(s.key, StageKey::Window { .. }));
+    if window && options.running {
+        kernel.running = running::running_window(&kernel);
+    }
+    kernel.schedule = match &kernel.running {
+        Some(r) => running::schedule(&kernel.domain, r, options),
+        None => schedule(&kernel.domain, options),
+    };
     Ok(kernel)
 }
 

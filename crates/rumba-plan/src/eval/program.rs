@@ -95,32 +95,9 @@ fn id(e: ExprId) -> usize {
     e.0 as usize
 }
 
-/// The operands of an expression.
-fn operands(e: &Expr) -> Vec<usize> {
-    match e {
-        Expr::Unary { x, .. } | Expr::NanToNum { x, .. } | Expr::Cast { x } => vec![id(*x)],
-        Expr::Binary { a, b, .. } => vec![id(*a), id(*b)],
-        Expr::Select { cond, a, b } => vec![id(*cond), id(*a), id(*b)],
-        Expr::Load { .. } | Expr::Param { .. } | Expr::Const { .. } | Expr::InSpans { .. } | Expr::Acc { .. } => {
-            Vec::new()
-        }
-    }
-}
-
 /// The expressions `roots` need (themselves included), ascending.
 pub(crate) fn closure(kernel: &Kernel, roots: impl IntoIterator<Item = usize>) -> Vec<usize> {
-    let mut need = vec![false; kernel.exprs.len()];
-    for r in roots {
-        need[r] = true;
-    }
-    for i in (0..need.len()).rev() {
-        if need[i] {
-            for o in operands(&kernel.exprs[i].expr) {
-                need[o] = true;
-            }
-        }
-    }
-    (0..need.len()).filter(|&i| need[i]).collect()
+    kernel.closure(roots)
 }
 
 impl<'k> Program<'k> {

@@ -6,11 +6,19 @@
 //! gets fresh accumulators; the inner points are visited in row-major order, each feeding the
 //! accumulators of its lane; then, lane by lane in row-major order, the results are finished
 //! and the epilogue runs at the lane's point with every reduced coordinate 0, and stores.
+//!
+//! A running window ([`crate::Running`]) sweeps its outputs `k` per point of the axes outside
+//! them, keeping one [`WindowState`] per reduction for all the lanes of the tile: rows of
+//! values (one per lane, in row-major lane order) are evaluated at the window positions a
+//! rebuild or a step needs, and the finished rows feed the epilogue of every output from the
+//! tile's first on.
 
 use super::accumulate::Acc;
 use super::memory::Memory;
 use super::program::Program;
 use super::scalar::Scalar;
+use crate::plan::Running;
+use crate::running::WindowState;
 
 /// Runs tiles `tile_begin..tile_end` of the program's kernel.
 pub(crate) fn run(prog: &Program<'_>, mem: &Memory<'_>, tile_begin: i64, tile_end: i64) {
@@ -22,9 +30,10 @@ pub(crate) fn run(prog: &Program<'_>, mem: &Memory<'_>, tile_begin: i64, tile_en
     let Some(bounds) = tile_bounds(prog, tile_begin, tile_end) else {
         return;
     };
-    match kernel.first_reduced() {
-        None => elementwise(prog, mem, &bounds),
-        Some(f) => reduce(prog, mem, &bounds, f),
+    match (kernel.first_reduced(), &kernel.running) {
+        (None, _) => elementwise(prog, mem, &bounds),
+        (Some(_), Some(running)) => sweep(prog, mem, &bounds, running),
+        (Some(f), None) => reduce(prog, mem, &bounds, f),
     }
 }
 
@@ -162,6 +171,105 @@ fn reduce(prog: &Program<'_>, mem: &Memory<'_>, bounds: &[(usize, usize)], f: us
                 lane += 1;
                 if !next(&mut point, &lane_axes, bounds) {
                     break;
+                }
+            }
+        }
+        if !next(&mut point, &outer, bounds) {
+            return;
+        }
+    }
+}
+
+/// A running window kernel (see the module docs).
+fn sweep(prog: &Program<'_>, mem: &Memory<'_>, bounds: &[(usize, usize)], running: &Running) {
+    let kernel = prog.kernel;
+    let rank = bounds.len();
+    let (k, j) = (running.axis, running.axis + 1);
+    let size = kernel.domain[j].extent;
+    let outer: Vec<usize> = (0..k).collect();
+    let lane_axes: Vec<usize> = (j + 1..rank).collect();
+    let lanes: usize = lane_axes.iter().map(|&a| bounds[a].1 - bounds[a].0).product();
+    let n = kernel.reductions.len();
+    let mut states: Vec<WindowState> = (0..n)
+        .map(|r| {
+            let spec = kernel
+                .window_spec(r)
+                .expect("verify checked the running window's reductions");
+            WindowState::new(&spec, lanes)
+        })
+        .collect();
+    let mut entering = vec![vec![0.0; lanes]; n];
+    let mut leaving = vec![vec![0.0; lanes]; n];
+    let mut finished = vec![vec![0.0; lanes]; n];
+    let mut values = vec![Scalar::F64(0.0); kernel.exprs.len()];
+    let mut results: Vec<Option<Scalar>> = vec![None; n];
+    let (k_lo, k_hi) = bounds[k];
+    let start = running.sweep_start(k_lo);
+    let mut point = vec![0; rank];
+    // Every lane's reduction values at the current (k, j) into `rows`.
+    let fill = |point: &mut [usize], values: &mut [Scalar], rows: &mut [Vec<f64>]| {
+        let mut lane = 0;
+        if !first(point, &lane_axes, bounds) {
+            return;
+        }
+        loop {
+            prog.eval(&prog.point, point, mem, values, &[]);
+            for (row, r) in rows.iter_mut().zip(&prog.reductions) {
+                row[lane] = values[r.value].to_f64();
+            }
+            lane += 1;
+            if !next(point, &lane_axes, bounds) {
+                return;
+            }
+        }
+    };
+    if !first(&mut point, &outer, bounds) {
+        return;
+    }
+    loop {
+        for kk in start..k_hi {
+            point[k] = kk;
+            if running.rebuilds(kk, start) {
+                states.iter_mut().for_each(WindowState::reset);
+                for jj in 0..size {
+                    point[j] = jj;
+                    fill(&mut point, &mut values, &mut entering);
+                    for (state, row) in states.iter_mut().zip(&entering) {
+                        state.push(row);
+                    }
+                }
+                states.iter_mut().for_each(WindowState::end_rebuild);
+            } else {
+                point[j] = size - 1;
+                fill(&mut point, &mut values, &mut entering);
+                (point[k], point[j]) = (kk - 1, 0);
+                fill(&mut point, &mut values, &mut leaving);
+                point[k] = kk;
+                for ((state, e), l) in states.iter_mut().zip(&entering).zip(&leaving) {
+                    state.step(e, l);
+                }
+            }
+            if kk < k_lo {
+                continue;
+            }
+            for (state, row) in states.iter_mut().zip(finished.iter_mut()) {
+                state.finish(row);
+            }
+            point[j] = 0;
+            let mut lane = 0;
+            if first(&mut point, &lane_axes, bounds) {
+                loop {
+                    for (r, result) in results.iter_mut().enumerate() {
+                        *result = Some(Scalar::from_f64(kernel.reductions[r].dtype, finished[r][lane]));
+                    }
+                    prog.eval(&prog.lane, &point, mem, &mut values, &results);
+                    for s in &prog.stores {
+                        mem.store(s.buffer, s.at.at(&point), values[s.value]);
+                    }
+                    lane += 1;
+                    if !next(&mut point, &lane_axes, bounds) {
+                        break;
+                    }
                 }
             }
         }

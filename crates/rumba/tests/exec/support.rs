@@ -63,6 +63,7 @@ impl Kb {
                 reductions: Vec::new(),
                 stores: Vec::new(),
                 spans: Vec::new(),
+                running: None,
                 schedule,
             },
         }

@@ -14,7 +14,7 @@ use rumba_plan::{Affine, Expr, ExprId};
 impl Translator<'_, '_> {
     /// The value of expression `e` at the current coordinates.
     pub(super) fn value(&mut self, e: ExprId) -> Result<Value, JitError> {
-        if let Some(&v) = self.memo.get(&e) {
+        if let Some(&v) = self.memo.get(&e).or_else(|| self.fixed.get(&e)) {
             return Ok(v);
         }
         let node = &self.kernel.exprs[e.0 as usize];

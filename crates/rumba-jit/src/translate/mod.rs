@@ -95,6 +95,8 @@ pub(crate) struct Translator<'a, 'f> {
     stores: Vec<Access>,
     /// Values of the current point.
     memo: HashMap<ExprId, Value>,
+    /// Values that hold for a whole loop (a polygon test inside or outside a span).
+    fixed: HashMap<ExprId, Value>,
     /// Whether the vector loops may run in this call: (loads step 1, loads and stores step 1;
     /// see `vector.rs`).
     vec_ok: Option<(Value, Value)>,
@@ -175,6 +177,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             loads: Vec::new(),
             stores: Vec::new(),
             memo: HashMap::new(),
+            fixed: HashMap::new(),
             vec_ok: None,
             vmemo: HashMap::new(),
             vinvariant: HashMap::new(),
@@ -379,6 +382,9 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Elementwise kernels: every point stores; the innermost axis has a vector path when
     /// every stored expression has a vector form.
     fn elementwise(&mut self, ranges: &[(Value, Value)]) -> Result<(), JitError> {
+        if let Some(test) = spans::span_test(self.kernel) {
+            return self.elementwise_by_spans(ranges, &test);
+        }
         let rank = self.kernel.domain.len();
         let roots: Vec<ExprId> = self.kernel.stores.iter().map(|s| s.value).collect();
         let phase = rank

@@ -10,6 +10,7 @@
 use super::Translator;
 use super::layout::ReducePlan;
 use super::reduce::Scratch;
+use super::vector::{Phase, UNROLL};
 use crate::JitError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
@@ -54,7 +55,111 @@ pub(super) fn span_mask(kernel: &Kernel) -> Option<(ExprId, usize, Affine, Affin
     (col.coefs[axis] == 1 && !row.uses(axis)).then(|| (mask, *table as usize, row.clone(), col.clone()))
 }
 
+/// The polygon test of an elementwise kernel that runs by row spans: the one `InSpans`
+/// expression the stores need, when its column is the innermost axis (coefficient 1) and its
+/// row does not depend on it: (expression, table, row, col).
+pub(super) fn span_test(kernel: &Kernel) -> Option<(ExprId, usize, Affine, Affine)> {
+    let axis = kernel.domain.len().checked_sub(1)?;
+    let roots = kernel.stores.iter().map(|s| s.value.0 as usize);
+    let mut tests = kernel
+        .closure(roots)
+        .into_iter()
+        .filter(|&e| matches!(kernel.exprs[e].expr, Expr::InSpans { .. }));
+    let e = tests.next()?;
+    if tests.next().is_some() {
+        return None;
+    }
+    let Expr::InSpans { table, row, col } = &kernel.exprs[e].expr else {
+        return None;
+    };
+    (col.coefs[axis] == 1 && !row.uses(axis)).then(|| (ExprId(e as u32), *table as usize, row.clone(), col.clone()))
+}
+
 impl Translator<'_, '_> {
+    /// An elementwise kernel with a polygon test (`apply_polygon`): each row of the innermost
+    /// axis runs as alternating runs outside and inside the polygon's spans, the test fixed
+    /// to false or true in each (no per-pixel test), every run with the vector path.
+    pub(super) fn elementwise_by_spans(
+        &mut self,
+        ranges: &[(Value, Value)],
+        (test, table, row, col): &(ExprId, usize, Affine, Affine),
+    ) -> Result<(), JitError> {
+        let kernel = self.kernel;
+        let axis = kernel.domain.len() - 1;
+        let roots: Vec<ExprId> = kernel.stores.iter().map(|s| s.value).collect();
+        let phase = Phase::plan_fixing(kernel, &roots, &[], (axis, UNROLL), &|_| false, &[*test]);
+        let rows = kernel.spans[*table].rows.len() as i64;
+        let flat = self.span_addrs.flat[*table];
+        let outer: Vec<usize> = (0..axis).collect();
+        let (lo, hi) = ranges[axis];
+        self.nest(&outer, ranges, &mut |t| {
+            t.coords[axis] = None;
+            let r = t.affine(row);
+            let c0 = t.affine(col);
+            let f = MemFlagsData::trusted();
+            // Rows outside the table have no span: first = last.
+            let inside = t.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, r, rows);
+            let zero = t.b.ins().iconst(types::I64, 0);
+            let row_at = t.b.ins().select(inside, r, zero);
+            let base = t.b.ins().iconst(t.ptr, flat);
+            let at = t.b.ins().imul_imm_s(row_at, 4);
+            let at = t.b.ins().iadd(base, at);
+            let first = t.b.ins().uload32(f, at, 0);
+            let last = t.b.ins().uload32(f, at, 4);
+            let last = t.b.ins().select(inside, last, first);
+            let pairs = t.b.ins().iadd_imm_s(base, 4 * (rows + 1));
+            let done = t.b.declare_var(types::I64);
+            t.b.def_var(done, lo);
+            t.for_loop(first, last, &mut |t, k| {
+                let at = t.b.ins().imul_imm_s(k, 8);
+                let at = t.b.ins().iadd(pairs, at);
+                let j0 = t.b.ins().uload32(f, at, 0);
+                let j1 = t.b.ins().uload32(f, at, 4);
+                let prev = t.b.use_var(done);
+                let from = t.b.ins().isub(j0, c0);
+                let from = t.b.ins().smin(from, hi);
+                let from = t.b.ins().smax(from, prev);
+                let to = t.b.ins().isub(j1, c0);
+                let to = t.b.ins().smin(to, hi);
+                let to = t.b.ins().smax(to, from);
+                t.span_run(phase.as_ref(), *test, false, (prev, from))?;
+                t.span_run(phase.as_ref(), *test, true, (from, to))?;
+                t.b.def_var(done, to);
+                Ok(())
+            })?;
+            let prev = t.b.use_var(done);
+            t.span_run(phase.as_ref(), *test, false, (prev, hi))
+        })
+    }
+
+    /// Stores the points `lo..hi` of the innermost axis with the polygon test fixed to `inside`.
+    fn span_run(
+        &mut self,
+        phase: Option<&Phase>,
+        test: ExprId,
+        inside: bool,
+        (lo, hi): (Value, Value),
+    ) -> Result<(), JitError> {
+        let axis = self.kernel.domain.len() - 1;
+        let v = self.b.ins().iconst(types::I8, i64::from(inside));
+        self.fixed.insert(test, v);
+        let r = match phase {
+            Some(phase) => self.inner_loop(phase, (lo, hi), None, &mut |t, i| t.vstore_all(i), &mut |t| {
+                t.memo.clear();
+                t.store_all()
+            }),
+            None => self.for_loop(lo, hi, &mut |t, i| {
+                t.coords[axis] = Some(i);
+                t.memo.clear();
+                let r = t.store_all();
+                t.coords[axis] = None;
+                r
+            }),
+        };
+        self.fixed.remove(&test);
+        r
+    }
+
     /// The innermost loop of the updates over the spans of the current row only.
     pub(super) fn span_row(
         &mut self,

@@ -56,8 +56,21 @@ impl Phase {
         (axis, unroll): (usize, usize),
         acc_ok: &dyn Fn(u32) -> bool,
     ) -> Option<Phase> {
+        Phase::plan_fixing(kernel, roots, weights, (axis, unroll), acc_ok, &[])
+    }
+
+    /// [`Phase::plan`] where the expressions `fixed` hold one value along the whole loop
+    /// (a polygon test inside or outside a span, `Translator::fixed`).
+    pub fn plan_fixing(
+        kernel: &Kernel,
+        roots: &[ExprId],
+        weights: &[ExprId],
+        (axis, unroll): (usize, usize),
+        acc_ok: &dyn Fn(u32) -> bool,
+        fixed: &[ExprId],
+    ) -> Option<Phase> {
         kernel.domain.get(axis)?;
-        let varying = varying(kernel, axis);
+        let varying = varying(kernel, axis, fixed);
         if weights.iter().any(|w| varying[w.0 as usize]) {
             return None;
         }
@@ -108,11 +121,12 @@ impl Phase {
 }
 
 /// Per expression: whether it depends on domain axis `axis` (through a load, a polygon
-/// coordinate or an accumulator, which holds one value per lane).
-fn varying(kernel: &Kernel, axis: usize) -> Vec<bool> {
+/// coordinate or an accumulator, which holds one value per lane), `fixed` ones aside.
+fn varying(kernel: &Kernel, axis: usize, fixed: &[ExprId]) -> Vec<bool> {
     let mut v = vec![false; kernel.exprs.len()];
     for (i, node) in kernel.exprs.iter().enumerate() {
         v[i] = match &node.expr {
+            _ if fixed.contains(&ExprId(i as u32)) => false,
             Expr::Load { load } => kernel.loads[*load as usize].map.dims.iter().any(|d| d.uses(axis)),
             Expr::InSpans { row, col, .. } => row.uses(axis) || col.uses(axis),
             Expr::Acc { .. } => true,

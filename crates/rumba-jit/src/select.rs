@@ -13,6 +13,9 @@
 //! Selection is a three-way quickselect whose partitions run 16 keys at a time with AVX-512
 //! compress where the CPU has it (`abi::partition_avx512`), else `select_nth_unstable` —
 //! linear time either way instead of the evaluator's sort, and 4-byte keys instead of f64.
+//! u8 and u16 values are selected by counting instead: one pass of a 256-bin histogram
+//! (u8), or a radix select — a histogram of the high bytes, then of the low bytes of the keys
+//! in the bin that holds the rank (u16).
 
 use crate::abi;
 use std::cell::RefCell;
@@ -24,6 +27,10 @@ pub(crate) enum KeyKind {
     Int = 0,
     /// An f32 value: the key is [`f32_key`] of it.
     F32 = 1,
+    /// A u8 (or bool) value: selected by counting.
+    U8 = 2,
+    /// A u16 value: selected by radix counting.
+    U16 = 3,
 }
 
 impl KeyKind {
@@ -33,16 +40,17 @@ impl KeyKind {
     }
 
     fn from_code(code: i64) -> KeyKind {
-        if code == KeyKind::F32 as i64 {
-            KeyKind::F32
-        } else {
-            KeyKind::Int
+        match code {
+            1 => KeyKind::F32,
+            2 => KeyKind::U8,
+            3 => KeyKind::U16,
+            _ => KeyKind::Int,
         }
     }
 
     fn decode(self, key: i32) -> f64 {
         match self {
-            KeyKind::Int => f64::from(key),
+            KeyKind::Int | KeyKind::U8 | KeyKind::U16 => f64::from(key),
             KeyKind::F32 => f64::from(f32::from_bits(flip(key) as u32)),
         }
     }
@@ -94,16 +102,25 @@ pub(crate) fn order_statistic(keys: &[i32], percentile: f64, kind: i64) -> f64 {
         let lo = (pos.floor() as usize).min(n - 1);
         (lo, Some(pos - lo as f64))
     };
-    let a = kth(keys, lo);
-    // One pass: the next key (for `lo + 1`) and the extremes (NaNs order beyond ±∞).
-    let scan = abi::scan(keys, a);
-    if kind == KeyKind::F32 && (is_nan_key(scan.min) || is_nan_key(scan.max)) {
-        return f64::NAN;
-    }
-    let b = if scan.at_most > lo + 1 || scan.at_most == n {
-        a
-    } else {
-        scan.next
+    let (a, b) = match kind {
+        KeyKind::U8 => counting_pair(keys, lo),
+        _ => {
+            let a = match kind {
+                KeyKind::U16 => radix_kth(keys, lo),
+                _ => kth(keys, lo),
+            };
+            // One pass: the next key (for `lo + 1`) and the extremes (NaNs order beyond ±∞).
+            let scan = abi::scan(keys, a);
+            if kind == KeyKind::F32 && (is_nan_key(scan.min) || is_nan_key(scan.max)) {
+                return f64::NAN;
+            }
+            let b = if scan.at_most > lo + 1 || scan.at_most == n {
+                a
+            } else {
+                scan.next
+            };
+            (a, b)
+        }
     };
     let (va, vb) = (kind.decode(a), kind.decode(b));
     match t {
@@ -112,6 +129,52 @@ pub(crate) fn order_statistic(keys: &[i32], percentile: f64, kind: i64) -> f64 {
         Some(_) if percentile < 0.0 => (va + vb) / 2.0,
         Some(t) => va + (vb - va) * t,
     }
+}
+
+/// The keys of ranks `k` and `k + 1` (the last key if there is none) of u8 keys (0..=255),
+/// by one pass of a histogram.
+fn counting_pair(keys: &[i32], k: usize) -> (i32, i32) {
+    let mut counts = [0u32; 256];
+    for &key in keys {
+        counts[(key & 0xff) as usize] += 1;
+    }
+    let (mut below, mut a) = (0usize, 0usize);
+    while below + counts[a] as usize <= k {
+        below += counts[a] as usize;
+        a += 1;
+    }
+    let b = if k + 1 < below + counts[a] as usize || k + 1 >= keys.len() {
+        a
+    } else {
+        (a + 1..256).find(|&v| counts[v] > 0).unwrap_or(a)
+    };
+    (a as i32, b as i32)
+}
+
+/// The key of rank `k` of u16 keys (0..=65535) by radix counting: the high byte's bin that
+/// holds rank `k`, then the low byte among that bin's keys.
+fn radix_kth(keys: &[i32], k: usize) -> i32 {
+    let mut counts = [0u32; 256];
+    for &key in keys {
+        counts[((key >> 8) & 0xff) as usize] += 1;
+    }
+    let (mut below, mut high) = (0usize, 0usize);
+    while below + counts[high] as usize <= k {
+        below += counts[high] as usize;
+        high += 1;
+    }
+    let mut low = [0u32; 256];
+    for &key in keys {
+        if (key >> 8) as usize == high {
+            low[(key & 0xff) as usize] += 1;
+        }
+    }
+    let mut at = 0usize;
+    while below + low[at] as usize <= k {
+        below += low[at] as usize;
+        at += 1;
+    }
+    ((high << 8) | at) as i32
 }
 
 /// The key of rank `k` (0-based) of `keys`; `keys` is not changed.
@@ -214,6 +277,24 @@ mod tests {
                     .collect();
                 check(&keys, KeyKind::Int);
             }
+        }
+        // u8 and u16 values through the counting selections.
+        for n in [1, 2, 3, 15, 16, 17, 200, 400, 1001] {
+            for (range, kind) in [
+                (1, KeyKind::U8),
+                (3, KeyKind::U8),
+                (256, KeyKind::U8),
+                (2, KeyKind::U16),
+                (300, KeyKind::U16),
+                (65_536, KeyKind::U16),
+            ] {
+                let keys: Vec<i32> = (0..n).map(|_| rng.below(range) as i32).collect();
+                check(&keys, kind);
+            }
+        }
+        for kind in [KeyKind::U8, KeyKind::U16] {
+            check(&[255; 7], kind);
+            check(&(0..256).rev().collect::<Vec<_>>(), kind);
         }
         // Sorted, reversed and constant inputs (quickselect's worst cases for naive pivots).
         let up: Vec<i32> = (0..500).collect();

@@ -489,10 +489,11 @@ impl Translator<'_, '_> {
                     let h = self.hosts.order_statistic;
                     self.call(h, &[values, n, p])
                 } else {
-                    let kind = if acc.vd == DType::F32 {
-                        KeyKind::F32
-                    } else {
-                        KeyKind::Int
+                    let kind = match acc.vd {
+                        DType::F32 => KeyKind::F32,
+                        DType::U8 | DType::Bool => KeyKind::U8,
+                        DType::U16 => KeyKind::U16,
+                        _ => KeyKind::Int,
                     };
                     let kind = self.b.ins().iconst(types::I64, kind.code());
                     let h = self.hosts.order_statistic_keys;

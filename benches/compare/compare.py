@@ -485,6 +485,16 @@ def time_into(fn, x, ctxs, n, specs):
     return walls
 
 
+SETTLE_S = 0.02
+
+
+def settle():
+    """A pause between two implementations' samples, so that idle worker threads of the one
+    measured last (OpenMP spins a while after a parallel region) do not take the core the next
+    one measures on."""
+    time.sleep(SETTLE_S)
+
+
 def median(v):
     """Median of a non-empty sequence (nan for an empty one)."""
     return statistics.median(v) if len(v) else float("nan")
@@ -762,17 +772,22 @@ def benchmark(args, rows, stacks, threads, shapes, geos, child, numba_first, say
                 numba.set_num_threads(n)
                 rid = row.rumba_ids[n]
                 add = lambda mode, v: row.samples.setdefault((n, mode), []).append(v)  # noqa: E731
+                settle()
                 walls, faults = time_fresh(fresh, x, row.ctxs, row.reps)
                 add("numba", walls)
                 row.extra.setdefault((n, "numba_faults"), []).extend(faults)
+                settle()
                 rep = child.call(cmd="time", id=rid, mode="run", n=row.reps, params=row.params)
                 add("rumba", rep["wall_ns"])
                 row.extra.setdefault((n, "rumba_faults"), []).extend(rep["minflt"])
+                settle()
                 add("numba_into", time_into(into, x, row.ctxs, row.reps, row.outputs))
+                settle()
                 rep = child.call(cmd="time", id=rid, mode="run_into", n=row.reps, params=row.params)
                 add("rumba_into", rep["wall_ns"])
                 if n == threads[0] and r % args.numpy_every == 0:
                     add("numpy", time_fresh(npf, x, row.ctxs, row.np_reps)[0])
+                settle()
                 rep = child.call(cmd="time", id=rid, mode="profiled", n=row.reps, params=row.params)
                 row.extra.setdefault((n, "fixed"), []).extend(w - k for w, k in zip(rep["wall_ns"], rep["kernel_ns"]))
                 row.extra.setdefault((n, "kernel"), []).extend(rep["kernel_ns"])

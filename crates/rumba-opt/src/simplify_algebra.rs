@@ -5,7 +5,11 @@
 //!   (a `const` 1, or casts and movement ops of one) and the result has exactly `x`'s dtype,
 //!   shape and weakness — a `1` that broadcasts `x` to a larger shape keeps the multiply;
 //! - `cast(cast(x, T1), T2) → cast(x, T2)` when both casts widen exactly (u8 → u16 → i32 →
-//!   f64, u8/u16 → f32 → f64, f32 → f64); a cast to the operand's own dtype is removed.
+//!   f64, u8/u16 → f32 → f64, f32 → f64); a cast to the operand's own dtype is removed;
+//! - `nan_to_num(select(d == 0, +0, v / d), +0, +0, +0) → nan_to_num(v / d, +0, +0, +0)` (the
+//!   pipeline's divide step): where `d` is ±0, `v / d` is ±Inf or NaN, which the `nan_to_num`
+//!   turns into +0, the value the `select` gives — the same bits everywhere, two operations
+//!   less per element.
 //!
 //! Never `x * 0 → 0` (NaN, ±Inf, −0.0), never `x + 0 → x` (`-0.0 + 0.0` is `+0.0`), and never
 //! a rewrite whose `x` is a `param`.
@@ -61,6 +65,67 @@ fn simplify(nodes: &[Node], op: &Op, node: &Node) -> Option<Rewrite> {
     multiply_by_one(nodes, op, node)
         .or_else(|| same_dtype_cast(nodes, op, node))
         .or_else(|| widening_casts(nodes, op))
+        .or_else(|| zero_divisor_select(nodes, op, node))
+}
+
+/// `nan_to_num(select(d == 0, +0, v / d), +0, +0, +0)` → `nan_to_num(v / d, +0, +0, +0)`.
+fn zero_divisor_select(nodes: &[Node], op: &Op, node: &Node) -> Option<Rewrite> {
+    let Op::NanToNum { x, nan, posinf, neginf } = *op else {
+        return None;
+    };
+    let positive_zero = |v: f64| v.to_bits() == 0;
+    if !node.dtype.is_float() || ![nan.0, posinf.0, neginf.0].into_iter().all(positive_zero) {
+        return None;
+    }
+    let Op::Select {
+        cond,
+        a: zero,
+        b: quotient,
+    } = nodes[x.index()].op
+    else {
+        return None;
+    };
+    let Op::Binary {
+        op: BinaryOp::Div,
+        b: d,
+        ..
+    } = nodes[quotient.index()].op
+    else {
+        return None;
+    };
+    let Op::Binary {
+        op: BinaryOp::Eq,
+        a: l,
+        b: r,
+    } = nodes[cond.index()].op
+    else {
+        return None;
+    };
+    let compares_d_with_zero =
+        (l == d && constant(nodes, r) == Some(0.0)) || (r == d && constant(nodes, l) == Some(0.0));
+    let q = &nodes[quotient.index()];
+    let same = q.dtype == node.dtype && q.shape == node.shape && q.weak == node.weak;
+    let gives_zero = constant(nodes, zero).is_some_and(positive_zero);
+    (compares_d_with_zero && gives_zero && same).then_some(Rewrite::Replace(Op::NanToNum {
+        x: quotient,
+        nan,
+        posinf,
+        neginf,
+    }))
+}
+
+/// The value of a `const`, seen through casts and movement ops.
+fn constant(nodes: &[Node], id: NodeId) -> Option<f64> {
+    match &nodes[id.index()].op {
+        Op::Const { value } => Some(value.0),
+        Op::Cast { x, .. }
+        | Op::BroadcastTo { x, .. }
+        | Op::Expand { x, .. }
+        | Op::Squeeze { x, .. }
+        | Op::Permute { x, .. }
+        | Op::Slice { x, .. } => constant(nodes, *x),
+        _ => None,
+    }
 }
 
 /// `x * 1`, `1 * x`, `x / 1` → `x`.

@@ -186,3 +186,54 @@ output "y" = %0 : u8 (6,)
     let p = u8_stack(&[6]);
     assert_same(&graph, &simplified, &[("p", p.view())]);
 }
+
+#[test]
+fn the_divide_steps_zero_divisor_select_goes_where_nan_to_num_covers_it() {
+    use rumba_ir::Array;
+    use rumba_ir::dsl::Step;
+    let b = Builder::new();
+    let x = b.input("x", DType::F32, [Some(3), Some(2), Some(4), Some(1)]);
+    let r = b.input("r", DType::F32, [Some(1), Some(2), Some(4), Some(1)]);
+    let amount = b.param("amount", Some(1.0));
+    let out = x.pipeline(None, Some(Step::file(&r).amount(&amount)));
+    let graph = run(fold_constants, &b.build([("out", &out)]).unwrap());
+    let simplified = run(simplify_algebra, &graph);
+    let count = |g: &rumba_ir::Graph, name: &str| g.nodes.iter().filter(|n| n.op.name() == name).count();
+    let nan_to_num = simplified
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::NanToNum { .. }))
+        .unwrap();
+    let Op::NanToNum { x: inner, .. } = nan_to_num.op else {
+        unreachable!()
+    };
+    assert_eq!(simplified.node(inner).op.name(), "div", "{simplified}");
+    assert_eq!(count(&graph, "select"), 1);
+    // Divisors and dividends of every kind: ±0, ±Inf, NaN, tiny and huge values.
+    let special = [
+        0.0f32,
+        -0.0,
+        1.0,
+        -2.5,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1e-40,
+        3e38,
+        -7.0,
+    ];
+    let stack = |n: usize, k: usize| {
+        ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[n, 2, 4, 1]), |i| {
+            special[(i[0] * 8 + i[1] * 4 + i[2] + k) % special.len()]
+        })
+    };
+    let (xs, rs) = (Array::F32(stack(3, 0)), Array::F32(stack(1, 3)));
+    let inputs = [("x", xs.view()), ("r", rs.view())];
+    let ran = assert_same_results(
+        &graph,
+        &simplified,
+        &inputs,
+        &[&[], &[("amount", 0.0)], &[("amount", -1.0)], &[("amount", 0.5)]],
+    );
+    assert_eq!(ran, 4);
+}

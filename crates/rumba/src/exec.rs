@@ -65,6 +65,134 @@ pub fn zeroed(dtype: DType, shape: &[usize]) -> Array {
     a
 }
 
+/// Memory for a temp or output that a kernel stores completely before anything reads it
+/// ([`fully_written`]): allocated without zeroing (zeroing a recycled 1 MB buffer costs
+/// more than the one-frame kernel that fills it), advised onto huge pages when large, and an
+/// [`Array`] only once the kernels have run ([`Fresh::into_array`]).
+pub(crate) struct Fresh {
+    ptr: *mut u8,
+    layout: std::alloc::Layout,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+impl Fresh {
+    /// Uninitialised memory for a C-contiguous array of `dtype` and `shape`, or `None` when
+    /// it is empty or its size overflows (the caller then zeroes an array as before).
+    pub(crate) fn new(dtype: DType, shape: &[usize]) -> Option<Fresh> {
+        let len = shape.iter().try_fold(1usize, |n, &e| n.checked_mul(e))?;
+        let size = dtype.size();
+        let layout = std::alloc::Layout::from_size_align(len.checked_mul(size)?, size).ok()?;
+        if layout.size() == 0 {
+            return None;
+        }
+        // SAFETY: the layout has a non-zero size (checked above).
+        let ptr = unsafe { std::alloc::alloc(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        if cfg!(debug_assertions) {
+            // Tests see a poison pattern, not a previous run's values, wherever a kernel
+            // would fail to store.
+            // SAFETY: `ptr` holds `layout.size()` bytes just allocated.
+            unsafe { ptr.write_bytes(0xA5, layout.size()) };
+        }
+        if layout.size() >= HUGE_PAGE_MIN_BYTES {
+            advise_huge_pages(ptr, layout.size());
+        }
+        Some(Fresh {
+            ptr,
+            layout,
+            dtype,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// The buffer as the kernel ABI sees it (C-contiguous strides).
+    pub(crate) fn raw(&self) -> Raw {
+        let mut strides = vec![1i64; self.shape.len()];
+        for a in (0..self.shape.len().saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * self.shape[a + 1] as i64;
+        }
+        Raw { ptr: self.ptr, strides }
+    }
+
+    /// The array the kernels wrote.
+    ///
+    /// # Safety
+    /// Every element must have been written (the plan's kernels ran to completion and
+    /// [`fully_written`] held for this buffer).
+    pub(crate) unsafe fn into_array(self) -> Array {
+        let len = self.layout.size() / self.dtype.size();
+        let shape = ndarray::IxDyn(&self.shape);
+        let (ptr, dtype) = (self.ptr, self.dtype);
+        std::mem::forget(self);
+        macro_rules! wrap {
+            ($t:ty, $v:ident) => {{
+                // SAFETY: `ptr` came from the global allocator with the layout of `len` values
+                // of `$t` (size and alignment of the dtype), every one of them written (the
+                // caller's guarantee), and ownership moves into the vector (`self` forgotten).
+                let v = unsafe { Vec::from_raw_parts(ptr.cast::<$t>(), len, len) };
+                Array::$v(ndarray::ArrayD::from_shape_vec(shape, v).expect("the shape holds len elements"))
+            }};
+        }
+        match dtype {
+            DType::Bool => {
+                // Kernels store bools as 0/1 bytes, the valid `bool` bit patterns.
+                wrap!(bool, Bool)
+            }
+            DType::U8 => wrap!(u8, U8),
+            DType::U16 => wrap!(u16, U16),
+            DType::I32 => wrap!(i32, I32),
+            DType::F32 => wrap!(f32, F32),
+            DType::F64 => wrap!(f64, F64),
+        }
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `alloc(layout)` and is freed once (into_array forgets self).
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+// SAFETY: a `Fresh` owns its allocation exclusively, like a `Vec`.
+unsafe impl Send for Fresh {}
+
+/// Whether some kernel of `plan` stores every element of buffer `b` and none of its kernels
+/// can skip a point: a store whose map sends distinct parallel domain axes of the buffer's
+/// extents one to one onto the buffer's dimensions (extent-1 dimensions at index 0), in a
+/// kernel whose every axis has at least one iteration. Such a buffer needs no zeroing.
+pub fn fully_written(plan: &Plan, b: rumba_plan::BufferId) -> bool {
+    let shape = &plan.buffer(b).shape;
+    plan.kernels.iter().any(|k| {
+        k.domain.iter().all(|a| a.extent > 0)
+            && k.stores.iter().any(|s| {
+                let mut used = vec![false; k.domain.len()];
+                s.buffer == b
+                    && s.map.dims.iter().zip(shape).all(|(d, &extent)| {
+                        if d.offset != 0 || !d.params.is_empty() {
+                            return false;
+                        }
+                        let axes: Vec<usize> = (0..d.coefs.len()).filter(|&a| d.coefs[a] != 0).collect();
+                        match axes[..] {
+                            [] => extent == 1,
+                            [a] if d.coefs[a] == 1
+                                && !used[a]
+                                && !k.domain[a].reduced
+                                && k.domain[a].extent == extent =>
+                            {
+                                used[a] = true;
+                                true
+                            }
+                            _ => false,
+                        }
+                    })
+            })
+    })
+}
+
 /// Asks the kernel to back the whole pages of `[ptr, ptr + bytes)` with huge pages
 /// (`madvise(MADV_HUGEPAGE)`); a refusal (THP disabled, another OS) changes nothing.
 fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
@@ -254,15 +382,18 @@ impl Executor {
         let start = Instant::now();
         let mut owned = storage::allocate(plan, &vec![false; plan.buffers.len()])?;
         let allocate = start.elapsed();
-        let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
+        let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::Owned::raw)).collect();
         for ((_, id), &k) in plan.inputs.iter().zip(&which) {
             raws[id.0 as usize] = Some(storage::raw_view(&inputs[k].1));
         }
         let raws = storage::complete(raws)?;
         // SAFETY: `raws` describes `owned` (allocated with each buffer's dtype and shape, not
         // touched until `execute` returns) and the caller's input views (borrowed for this
-        // call; verify guarantees no kernel stores to an input).
+        // call; verify guarantees no kernel stores to an input). A kernel reads a temp only
+        // after the kernel that writes it ran (verify), so uninitialised memory is never read.
         let kernels = unsafe { self.execute(plan, natives, &slots, &raws)? };
+        // SAFETY: every kernel ran to completion (`execute` returned Ok).
+        let mut owned: Vec<Option<Array>> = owned.into_iter().map(|o| o.map(|o| unsafe { o.finish() })).collect();
         let mut outputs = Vec::with_capacity(plan.outputs.len());
         for (k, (name, id)) in plan.outputs.iter().enumerate() {
             let b = id.0 as usize;
@@ -345,7 +476,7 @@ impl Executor {
         }
         let is_direct: Vec<bool> = direct.iter().map(Option::is_some).collect();
         let mut owned = storage::allocate(plan, &is_direct)?;
-        let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::raw_array)).collect();
+        let mut raws: Vec<Option<Raw>> = owned.iter_mut().map(|a| a.as_mut().map(storage::Owned::raw)).collect();
         for (b, j) in direct.iter().enumerate() {
             if let Some(j) = *j {
                 raws[b] = Some(storage::raw_view_mut(&mut outputs[j].1));
@@ -359,6 +490,8 @@ impl Executor {
         // (so nothing else accesses them), of the buffer's dtype and shape (match_outputs),
         // and never aliasing themselves (an ndarray mutable view cannot).
         unsafe { self.execute(plan, natives, &slots, &raws)? };
+        // SAFETY: every kernel ran to completion (`execute` returned Ok).
+        let owned: Vec<Option<Array>> = owned.into_iter().map(|o| o.map(|o| unsafe { o.finish() })).collect();
         for ((_, id), &j) in plan.outputs.iter().zip(&places) {
             let b = id.0 as usize;
             if direct[b] == Some(j) {

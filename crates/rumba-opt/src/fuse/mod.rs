@@ -309,7 +309,8 @@ fn drop_unit_axes(kernel: &mut Kernel) {
 }
 
 /// Tiles cut one parallel axis — the outermost with at least [`MIN_TILES`] iterations, else
-/// the outermost with more than one — into runs of about `options.tile_points` domain points.
+/// the outermost with more than one — into runs of about `options.tile_points` domain points,
+/// and into at least [`MIN_TILES`] tiles where the axis has that many iterations.
 /// Tiles are fixed here, never by the thread pool, so results do not depend on the number of
 /// threads.
 ///
@@ -336,10 +337,12 @@ fn schedule(domain: &[rumba_plan::Axis], options: &FuseOptions) -> Schedule {
             .map(|(_, a)| a.extent)
             .product();
         let len = options.tile_points / per_iteration.max(1);
+        // At least MIN_TILES tiles where the axis allows, so a small kernel (one frame of a
+        // slider) still runs on every thread.
         let len = if sweeps {
             len.min(extent.div_ceil(2 * MIN_TILES))
         } else {
-            len
+            len.min(extent.div_ceil(MIN_TILES))
         };
         len.clamp(1, extent)
     });

@@ -6,7 +6,7 @@ use super::ExecError;
 use ndarray::{ArrayD, ArrayViewMutD, IxDyn};
 use rumba_ir::op::F64;
 use rumba_ir::{Array, ArrayView, DType};
-use rumba_plan::{Plan, Role, VerifyError};
+use rumba_plan::{BufferId, Plan, Role, VerifyError};
 
 /// A mutable, possibly non-contiguous view of one of the six dtypes: where
 /// [`super::Executor::run_into`] writes an output.
@@ -146,29 +146,71 @@ pub(crate) fn assign(dst: &mut ArrayViewMut<'_>, src: &ArrayView<'_>) -> bool {
     true
 }
 
-/// Storage for every buffer the executor provides: temps and outputs (zeroed, large ones
-/// advised onto huge pages, see [`super::zeroed`]) unless
-/// `provided[b]`, and constants (materialised); `None` for inputs and provided buffers.
-pub(crate) fn allocate(plan: &Plan, provided: &[bool]) -> Result<Vec<Option<Array>>, ExecError> {
+/// A buffer the executor provides.
+pub(crate) enum Owned {
+    /// Zeroed (or constant) values.
+    Array(Array),
+    /// Uninitialised memory a kernel fills completely ([`super::fully_written`]).
+    Fresh(super::Fresh),
+}
+
+impl Owned {
+    /// Its base pointer and strides.
+    pub(crate) fn raw(&mut self) -> Raw {
+        match self {
+            Owned::Array(a) => raw_array(a),
+            Owned::Fresh(f) => f.raw(),
+        }
+    }
+
+    /// The array, after the plan's kernels have all run.
+    ///
+    /// # Safety
+    /// Every kernel of the plan ran to completion (no error), so a `Fresh` buffer is written.
+    pub(crate) unsafe fn finish(self) -> Array {
+        match self {
+            Owned::Array(a) => a,
+            // SAFETY: the caller's guarantee, and `Fresh` buffers are only made for buffers
+            // that `fully_written` found a complete store for.
+            Owned::Fresh(f) => unsafe { f.into_array() },
+        }
+    }
+}
+
+/// Storage for every buffer the executor provides: temps and outputs unless `provided[b]`
+/// — uninitialised when a kernel stores all of it ([`super::fully_written`]), else zeroed
+/// (large ones advised onto huge pages, see [`super::zeroed`]) — and constants
+/// (materialised); `None` for inputs and provided buffers.
+pub(crate) fn allocate(plan: &Plan, provided: &[bool]) -> Result<Vec<Option<Owned>>, ExecError> {
     plan.buffers
         .iter()
         .zip(provided)
         .enumerate()
         .map(|(b, (buffer, &provided))| match &buffer.role {
             Role::Input { .. } => Ok(None),
-            Role::Const { values } => constant(buffer.dtype, &buffer.shape, values).map(Some).ok_or_else(|| {
-                let message = format!(
-                    "constant buffer {b} has {} values for shape {:?}",
-                    values.len(),
-                    buffer.shape
-                );
-                ExecError::Verify(VerifyError {
-                    kernel: "plan".into(),
-                    message,
-                })
-            }),
+            Role::Const { values } => constant(buffer.dtype, &buffer.shape, values)
+                .map(|a| Some(Owned::Array(a)))
+                .ok_or_else(|| {
+                    let message = format!(
+                        "constant buffer {b} has {} values for shape {:?}",
+                        values.len(),
+                        buffer.shape
+                    );
+                    ExecError::Verify(VerifyError {
+                        kernel: "plan".into(),
+                        message,
+                    })
+                }),
             Role::Temp | Role::Output { .. } if provided => Ok(None),
-            Role::Temp | Role::Output { .. } => Ok(Some(super::zeroed(buffer.dtype, &buffer.shape))),
+            Role::Temp | Role::Output { .. } => {
+                let fresh = super::fully_written(plan, BufferId(b as u32))
+                    .then(|| super::Fresh::new(buffer.dtype, &buffer.shape))
+                    .flatten();
+                Ok(Some(match fresh {
+                    Some(f) => Owned::Fresh(f),
+                    None => Owned::Array(super::zeroed(buffer.dtype, &buffer.shape)),
+                }))
+            }
         })
         .collect()
 }

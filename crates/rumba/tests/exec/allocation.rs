@@ -50,3 +50,40 @@ fn large_arrays_are_advised_onto_huge_pages_and_small_ones_are_not() {
     let flags = vm_flags(middle_address(&small));
     assert!(!flags.split_whitespace().any(|f| f == "hg"), "VmFlags: {flags}");
 }
+
+/// `out[i] = x[i] + 1` over the first `written` of `len` elements of `out`.
+fn partial_plan(written: usize, len: usize) -> rumba_plan::Plan {
+    use crate::support::{Kb, Pb};
+    use rumba_ir::op::BinaryOp;
+    use rumba_plan::Affine;
+    let mut pb = Pb::new();
+    let xb = pb.input("x", DType::F32, &[len]);
+    let yb = pb.output("y", DType::F32, &[len]);
+    let mut k = Kb::new("k0", &[(written, false)]);
+    let v = k.load(xb, DType::F32, vec![Affine::axis(0, 1)]);
+    let one = k.konst(1.0, DType::F32);
+    let y = k.bin(BinaryOp::Add, v, one);
+    k.store(yb, vec![Affine::axis(0, 1)], y);
+    pb.kernel(k.done());
+    pb.build()
+}
+
+#[test]
+fn outputs_a_kernel_fills_need_no_zeroing_and_the_others_are_zeroed() {
+    use rumba::exec::fully_written;
+    use rumba_ir::ArrayView;
+    let data = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[6]), vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    let full = partial_plan(6, 6);
+    assert!(fully_written(&full, full.outputs[0].1));
+    let half = partial_plan(3, 6);
+    assert!(!fully_written(&half, half.outputs[0].1));
+    // Run each several times: recycled memory must never show through.
+    for _ in 0..3 {
+        let out = crate::support::run_plan(&half, 1, &[("x", ArrayView::F32(data.view()))], &[]);
+        let Array::F32(y) = &out[0] else { panic!() };
+        assert_eq!(y.as_slice().unwrap(), &[2.0, 3.0, 4.0, 0.0, 0.0, 0.0]);
+        let out = crate::support::run_plan(&full, 2, &[("x", ArrayView::F32(data.view()))], &[]);
+        let Array::F32(y) = &out[0] else { panic!() };
+        assert_eq!(y.as_slice().unwrap(), &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    }
+}

@@ -333,10 +333,21 @@ fn the_plan_says_which_windows_run_and_how() {
         assert_eq!(k.running.as_ref().map(|r| r.restart), Some(restart), "{stat:?}");
         assert!(plan.to_string().contains("running window along i0"), "{plan}");
     }
-    // min/max keep their per-window form.
+    // min/max run van Herk–Gil-Werman, restarting every window; float min/max that skip NaN
+    // keep their per-window form.
     let (_, plan) = run(&graph(DType::U8, Stat::Max, 0, 6, false), &x, &Options::default());
-    assert!(plan.kernels.iter().all(|k| k.running.is_none()));
+    assert_eq!(algorithm(&plan), Some(Algorithm::Extreme));
+    let k = plan
+        .kernels
+        .iter()
+        .find(|k| k.running.is_some())
+        .expect("a running max");
+    assert_eq!(k.running.as_ref().map(|r| r.restart), Some(Some(6)));
     let xf = stack(DType::F32, &[30, 4, 16, 1], Data::Plain, 5);
+    let (_, plan) = run(&graph(DType::F32, Stat::Min, 0, 6, false), &xf, &Options::default());
+    assert_eq!(algorithm(&plan), Some(Algorithm::Extreme));
+    let (_, plan) = run(&graph(DType::F32, Stat::Min, 0, 6, true), &xf, &Options::default());
+    assert!(plan.kernels.iter().all(|k| k.running.is_none()));
     let (_, plan) = run(&graph(DType::F32, Stat::Mean, 0, 6, false), &xf, &Options::default());
     assert_eq!(algorithm(&plan), Some(Algorithm::FloatSum));
     // Disabled, every window is reduced from its values.

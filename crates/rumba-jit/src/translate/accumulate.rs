@@ -176,6 +176,20 @@ impl Translator<'_, '_> {
                 self.field_store(plan, r, 1, q, s, s1);
                 self.field_store(plan, r, 2, q, s, s2);
             }
+            // A running min/max (van Herk–Gil-Werman): a rebuild keeps the value as its
+            // position's suffix extreme; a step folds the entering value into the prefix and
+            // ignores the leaving one.
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(_)) if acc.algorithm.is_some() => {
+                if self.rebuilding {
+                    let position = self.window_coordinate()?;
+                    let at = self.suffix_addr(plan, r, position, q, s);
+                    self.b.ins().store(MemFlagsData::trusted(), v, at, 0);
+                } else if self.sign == Sign::Add {
+                    let best = self.field_load(plan, r, 0, q, s);
+                    let best = self.extreme(acc.is_max(), best, v, vd);
+                    self.field_store(plan, r, 0, q, s, best);
+                }
+            }
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(_)) => {
                 let best = self.field_load(plan, r, 0, q, s);
                 let best = self.extreme(acc.is_max(), best, v, vd);
@@ -209,6 +223,24 @@ impl Translator<'_, '_> {
         // Its predecessors (the test and the update) are both emitted.
         self.b.seal_block(skip_block);
         Ok(())
+    }
+
+    /// The coordinate of a running window's reduced axis (its position).
+    pub(super) fn window_coordinate(&self) -> Result<Value, JitError> {
+        let j = self.kernel.running.as_ref().map(|r| r.axis + 1);
+        j.and_then(|j| self.coords[j])
+            .ok_or_else(|| JitError::codegen("a running window position outside its loop"))
+    }
+
+    /// The address of lane `q`'s suffix extreme at window position `position` of running
+    /// min/max reduction `r`.
+    pub(super) fn suffix_addr(&mut self, plan: &ReducePlan, r: usize, position: Value, q: Value, s: &Scratch) -> Value {
+        let layout = &plan.layout;
+        let row = self.b.ins().imul_imm_s(position, layout.suffix_row(r));
+        let lane = self.b.ins().imul_imm_s(q, layout.accs[r].fields[0].size());
+        let off = self.b.ins().iadd(row, lane);
+        let off = self.b.ins().iadd_imm_s(off, layout.suffix[r]);
+        self.b.ins().iadd(s.base, off)
     }
 
     /// `a + b`, or `a − b` while a running window removes its leaving value.
@@ -416,7 +448,15 @@ impl Translator<'_, '_> {
             }
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(field)) => {
                 let at = self.field_addr(plan, r, 0, q, s);
-                let best = self.b.ins().load(field.ty(), f, at, 0);
+                let mut best = self.b.ins().load(field.ty(), f, at, 0);
+                if acc.algorithm.is_some() {
+                    let position = self
+                        .window_position
+                        .ok_or_else(|| JitError::codegen("a running min/max outside its sweep"))?;
+                    let at = self.suffix_addr(plan, r, position, q, s);
+                    let suffix = self.b.ins().load(field.ty(), f, at, 0);
+                    best = self.extreme(acc.is_max(), suffix, best, vd);
+                }
                 if vd.is_float() {
                     let none = self.constant(vd, f64::NAN);
                     let v = if acc.counted {

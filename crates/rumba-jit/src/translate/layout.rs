@@ -237,6 +237,8 @@ pub(super) struct Layout {
     /// Per reduction: byte offset of its collected values (lane `q`'s start at
     /// `offset + q·capacity·value_size`; 0 for reductions that collect nothing).
     pub values: Vec<i64>,
+    /// Per reduction: byte offset of a running min/max's suffix extremes (0 for others).
+    pub suffix: Vec<i64>,
     /// Scratch bytes in all.
     pub bytes: i64,
 }
@@ -267,14 +269,33 @@ impl Layout {
                 at - lanes * capacity * a.value_size()
             })
             .collect();
+        // A running min/max keeps its window's suffix extremes position-major: position `p`
+        // of the block's lanes at `suffix + p·row`, `row` = lanes·size rounded to 16 bytes.
+        let suffix = accs
+            .iter()
+            .map(|a| {
+                if a.algorithm != Some(Algorithm::Extreme) {
+                    return 0;
+                }
+                let row = (lanes * a.fields[0].size() + 15) / 16 * 16;
+                at += capacity * row;
+                at - capacity * row
+            })
+            .collect();
         Layout {
             lanes,
             offsets,
             capacity,
             values,
+            suffix,
             bytes: at,
             accs,
         }
+    }
+
+    /// Bytes between two window positions of a running min/max's suffix extremes.
+    pub fn suffix_row(&self, r: usize) -> i64 {
+        (self.lanes * self.accs[r].fields[0].size() + 15) / 16 * 16
     }
 }
 
@@ -347,6 +368,8 @@ impl ReducePlan {
                 8 * a.all_fields().len() as i64
                     + if is_collect(&a.kind) {
                         a.value_size() * capacity
+                    } else if a.algorithm == Some(Algorithm::Extreme) {
+                        a.fields[0].size() * capacity
                     } else {
                         0
                     }

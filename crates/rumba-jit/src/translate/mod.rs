@@ -126,6 +126,12 @@ pub(crate) struct Translator<'a, 'f> {
     /// Whether accumulator updates add the current value or remove it (a running window's
     /// leaving value).
     sign: Sign,
+    /// Whether a running window is being rebuilt (a min/max then keeps each value as its
+    /// window position's suffix extreme instead of folding it).
+    rebuilding: bool,
+    /// A running window's position within its restart period (`k mod size`) while its
+    /// epilogue runs.
+    window_position: Option<Value>,
     ptr: Type,
 }
 
@@ -193,6 +199,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             coords: vec![None; kernel.domain.len()],
             running_rows: None,
             sign: Sign::Add,
+            rebuilding: false,
+            window_position: None,
             ptr,
         };
         t.prologue();

@@ -20,7 +20,7 @@
 //! `Running::rebuilds` says and storing from its first output on. The lanes are the tile's
 //! points of the axes inside the window, numbered row-major with the strides of a whole tile.
 
-use super::layout::ReducePlan;
+use super::layout::{Field, ReducePlan};
 use super::reduce::Scratch;
 use super::vector::{Phase, UNROLL};
 use super::{Sign, Translator};
@@ -76,7 +76,7 @@ impl Translator<'_, '_> {
                 matches!(
                     w.algorithm(),
                     Algorithm::IntSum | Algorithm::IntMoments | Algorithm::FloatSum | Algorithm::Shifted
-                )
+                ) || (w.algorithm() == Algorithm::Extreme && !(w.skip_nan && w.value.is_float()))
             })
         });
         if native {
@@ -261,8 +261,12 @@ impl Translator<'_, '_> {
             // Only the test above jumps here.
             t.b.seal_block(rebuild_block);
             t.init_accumulators(plan, s)?;
-            t.update_nest(plan, ranges, s)?;
+            t.rebuilding = true;
+            let r = t.update_nest(plan, ranges, s);
+            t.rebuilding = false;
+            r?;
             t.unset_shifts_to_zero(plan, s)?;
+            t.suffix_extremes(plan, s)?;
             t.b.ins().jump(joined, &[]);
 
             t.b.switch_to_block(step_block);
@@ -288,7 +292,11 @@ impl Translator<'_, '_> {
             t.b.switch_to_block(store_block);
             // Only the test above jumps here.
             t.b.seal_block(store_block);
-            t.epilogue_nest(plan, ranges, s)?;
+            let period = t.b.ins().iconst(types::I64, size);
+            t.window_position = Some(t.b.ins().urem(kk, period));
+            let r = t.epilogue_nest(plan, ranges, s);
+            t.window_position = None;
+            r?;
             t.b.ins().jump(done, &[]);
             t.b.switch_to_block(done);
             // The test and the epilogue jump here.
@@ -332,6 +340,55 @@ impl Translator<'_, '_> {
                 let a = t.b.ins().select(unset, z, a);
                 t.b.ins().store(MemFlagsData::trusted(), a, at, 0);
                 Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// After a rebuild, a running min/max's kept values become suffix extremes: position `p`
+    /// holds the extreme of positions `p ..= size − 1`, 16 bytes of lanes at a time.
+    fn suffix_extremes(&mut self, plan: &ReducePlan, s: &Scratch) -> Result<(), JitError> {
+        let size = plan.layout.capacity;
+        for (r, acc) in plan.layout.accs.iter().enumerate() {
+            if acc.algorithm != Some(Algorithm::Extreme) || size < 2 {
+                continue;
+            }
+            let (field, max, vd) = (acc.fields[0], acc.is_max(), acc.vd);
+            let ty = match field {
+                Field::U8 => types::I8X16,
+                Field::U16 => types::I16X8,
+                Field::I32 => types::I32X4,
+                Field::F32 => types::F32X4,
+                _ => types::F64X2,
+            };
+            let row = plan.layout.suffix_row(r);
+            let start = self.b.ins().iadd_imm_s(s.base, plan.layout.suffix[r]);
+            let (zero, steps) = (
+                self.b.ins().iconst(types::I64, 0),
+                self.b.ins().iconst(types::I64, size - 1),
+            );
+            self.for_loop(zero, steps, &mut |t, i| {
+                // Position p = size − 2 − i, from the last but one down to 0.
+                let last = t.b.ins().iconst(types::I64, size - 2);
+                let p = t.b.ins().isub(last, i);
+                let at = t.b.ins().imul_imm_s(p, row);
+                let at = t.b.ins().iadd(start, at);
+                let (zero, end) = (t.b.ins().iconst(types::I64, 0), t.b.ins().iconst(types::I64, row));
+                t.for_loop_step(zero, end, 16, &mut |t, off| {
+                    let here = t.b.ins().iadd(at, off);
+                    let f = super::vexpr::vflags();
+                    let a = t.b.ins().load(ty, f, here, 0);
+                    let b = t.b.ins().load(ty, f, here, row as i32);
+                    let v = match field {
+                        Field::U8 | Field::U16 if max => t.b.ins().umax(a, b),
+                        Field::U8 | Field::U16 => t.b.ins().umin(a, b),
+                        _ if vd.is_float() => t.fextreme(max, a, b),
+                        _ if max => t.b.ins().smax(a, b),
+                        _ => t.b.ins().smin(a, b),
+                    };
+                    t.b.ins().store(f, v, here, 0);
+                    Ok(())
+                })
             })?;
         }
         Ok(())

@@ -148,15 +148,33 @@ impl Translator<'_, '_> {
                         let done = std::mem::take(&mut keys[r]);
                         self.store_keys(plan, r, q, s, slot, &done);
                     }
-                } else if steps > 1 && is_u8_sum(plan, r) && self.sign == Sign::Add {
+                } else if steps > 1 && (is_u8_sum(plan, r) || is_u8_moments(plan, r)) && self.sign == Sign::Add {
                     let value = self.kernel.reductions[r].value;
                     let x = self.native_value(value, i, Field::U8)?[0];
-                    // Two points' bytes at a time: interleaved and summed pairwise.
-                    let sums = match unpaired[r].take() {
+                    // Two points' bytes at a time: interleaved and summed pairwise (and, for
+                    // moments, squared and summed pairwise into Σx²).
+                    let pair = match unpaired[r].take() {
                         None if j + 1 < steps => {
                             unpaired[r] = Some(x);
                             continue;
                         }
+                        None => None,
+                        Some(first) => Some(first),
+                    };
+                    if is_u8_moments(plan, r) {
+                        let squares = match pair {
+                            Some(first) => self.u8_pair_squares(first, x),
+                            None => {
+                                let halves = self.u8_to_u16(x);
+                                let wide = self.u16_to_i32(&halves);
+                                wide.iter().map(|&v| self.b.ins().imul(v, v)).collect()
+                            }
+                        };
+                        for (a, sq) in fields[1].iter_mut().zip(squares) {
+                            *a = self.b.ins().iadd(*a, sq);
+                        }
+                    }
+                    let sums = match pair {
                         None => self.u8_to_u16(x),
                         Some(first) => self.u8_pair_sums(first, x),
                     };
@@ -165,7 +183,7 @@ impl Translator<'_, '_> {
                         None => sums,
                     });
                 } else {
-                    self.vupdate(plan, r, fields, i)?;
+                    self.vupdate(plan, r, fields, i, (q, s))?;
                 }
             }
         }
@@ -267,7 +285,14 @@ impl Translator<'_, '_> {
     }
 
     /// One point's update of reduction `r`'s loaded fields.
-    fn vupdate(&mut self, plan: &ReducePlan, r: usize, fields: &mut [Vec<Value>], i: Value) -> Result<(), JitError> {
+    fn vupdate(
+        &mut self,
+        plan: &ReducePlan,
+        r: usize,
+        fields: &mut [Vec<Value>],
+        i: Value,
+        (q, s): (Value, &Scratch),
+    ) -> Result<(), JitError> {
         let red = self.kernel.reductions[r].clone();
         let acc = plan.layout.accs[r].clone();
         match (&acc.kind, acc.fields[0]) {
@@ -347,6 +372,32 @@ impl Translator<'_, '_> {
                     fields[0][p] = a;
                     fields[1][p] = self.b.ins().fadd(fields[1][p], d);
                     fields[2][p] = self.b.ins().fadd(fields[2][p], d2);
+                }
+            }
+            (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field) if acc.algorithm.is_some() => {
+                // A running min/max (see `Translator::update`).
+                if !self.rebuilding && self.sign == Sign::Remove {
+                    return Ok(());
+                }
+                let x = match field {
+                    Field::U8 | Field::U16 => self.native_value(red.value, i, field)?,
+                    _ => self.vvalue(red.value, i)?,
+                };
+                if self.rebuilding {
+                    let position = self.window_coordinate()?;
+                    let at = self.suffix_addr(plan, r, position, q, s);
+                    let (_, _, bytes) = field_shape(field, self.unroll);
+                    for (k, v) in x.into_iter().enumerate() {
+                        self.store_bytes(v, at, (16 * k) as i32, bytes);
+                    }
+                    return Ok(());
+                }
+                for (a, x) in fields[0].iter_mut().zip(x) {
+                    *a = match field {
+                        Field::U8 | Field::U16 if acc.is_max() => self.b.ins().umax(*a, x),
+                        Field::U8 | Field::U16 => self.b.ins().umin(*a, x),
+                        _ => self.vextreme(acc.is_max(), *a, x, acc.vd),
+                    };
                 }
             }
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field @ (Field::U8 | Field::U16)) => {
@@ -490,6 +541,27 @@ impl Translator<'_, '_> {
             .collect()
     }
 
+    /// The sums of the squares of two points' u8x16 bytes, as i32x4 vectors in lane order:
+    /// the bytes interleaved, widened to i16 and multiplied-and-added in adjacent pairs
+    /// (`pmaddwd`), so each lane gets `a² + b²` (at most 2·255², exact in i32).
+    fn u8_pair_squares(&mut self, a: Value, b: Value) -> Vec<Value> {
+        const LO_8: [u8; 16] = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+        const HI_8: [u8; 16] = [8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31];
+        let masks: &[[u8; 16]] = if self.unroll <= 2 { &[LO_8] } else { &[LO_8, HI_8] };
+        let mut out = Vec::with_capacity(self.unroll);
+        for mask in masks {
+            let imm = self.b.func.dfg.immediates.push(ConstantData::from(mask.as_ref()));
+            let both = self.b.ins().shuffle(a, b, imm);
+            for w in [self.b.ins().uwiden_low(both), self.b.ins().uwiden_high(both)] {
+                let (lo, hi) = (self.b.ins().swiden_low(w), self.b.ins().swiden_high(w));
+                let (lo, hi) = (self.b.ins().imul(lo, lo), self.b.ins().imul(hi, hi));
+                out.push(self.b.ins().iadd_pairwise(lo, hi));
+            }
+        }
+        out.truncate(self.unroll);
+        out
+    }
+
     /// u16x8 vectors of a group as its `unroll` i32x4 lanes.
     fn u16_to_i32(&mut self, halves: &[Value]) -> Vec<Value> {
         let mut out = Vec::with_capacity(self.unroll);
@@ -608,11 +680,32 @@ impl Translator<'_, '_> {
         let pairs = match (&acc.kind, acc.fields[0]) {
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), field) => {
                 let addr = self.field_addr(&plan, r, 0, q, &s);
-                let best = match field {
-                    Field::U8 => self.load_lanes(addr, DType::U8, vflags())?,
-                    Field::U16 => self.load_lanes(addr, DType::U16, vflags())?,
-                    _ => self.load_field(&plan, r, 0, q, &s),
+                let load = |t: &mut Self, addr: Value| -> Result<Lanes, JitError> {
+                    Ok(match field {
+                        Field::U8 => t.load_lanes(addr, DType::U8, vflags())?,
+                        Field::U16 => t.load_lanes(addr, DType::U16, vflags())?,
+                        _ => t.load_lanes(addr, acc.vd, vflags())?,
+                    })
                 };
+                let mut best = load(self, addr)?;
+                if acc.algorithm.is_some() {
+                    // A running min/max: the suffix extreme of the current window position.
+                    let position = self
+                        .window_position
+                        .ok_or_else(|| JitError::codegen("a running min/max outside its sweep"))?;
+                    let at = self.suffix_addr(&plan, r, position, q, &s);
+                    let suffix = load(self, at)?;
+                    let d = if matches!(field, Field::U8 | Field::U16) {
+                        DType::I32
+                    } else {
+                        acc.vd
+                    };
+                    best = suffix
+                        .into_iter()
+                        .zip(best)
+                        .map(|(a, b)| self.vextreme(acc.is_max(), a, b, d))
+                        .collect();
+                }
                 return Ok(best.into_iter().map(|v| self.vcast(v, acc.vd, red.dtype)).collect());
             }
             (Accumulate::Stat(ReduceKind::Mean), Field::I32) if small_integer_mean(acc.vd, plan.layout.capacity) => {
@@ -706,6 +799,15 @@ pub(super) fn vector_integer_moments(vd: DType, capacity: i64) -> bool {
         .checked_mul(max)
         .and_then(|m| m.checked_mul(m))
         .is_some_and(|m| m < 1 << 53)
+}
+
+/// Whether reduction `r` keeps exact integer moments of u8 values in i32 lanes.
+fn is_u8_moments(plan: &ReducePlan, r: usize) -> bool {
+    let acc = &plan.layout.accs[r];
+    matches!(acc.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std))
+        && acc.moments == Moments::Integer
+        && acc.fields == [Field::I32, Field::I32]
+        && acc.vd == DType::U8
 }
 
 /// Whether reduction `r` sums u8 values in i32 lanes.

@@ -71,10 +71,9 @@ pub(super) fn running_window(kernel: &Kernel) -> Option<Running> {
             size: window.extent,
             skip_nan: r.skip_nan,
         };
-        // min/max keep their per-window form for now: their running state (van Herk–Gil-Werman)
-        // runs through host rows, measured 5× slower than the vector per-window code at
-        // window 10 on a (200, 512, 512, 1) stack (1.1 s against 0.21 s).
-        if spec.algorithm() == Algorithm::Extreme {
+        // Float min/max that skip NaN keep their per-window form: their running state would
+        // need a count per position, and the JIT runs them through host rows only.
+        if spec.algorithm() == Algorithm::Extreme && spec.skip_nan && spec.value.is_float() {
             return None;
         }
         restart = restart.or(spec.restart());

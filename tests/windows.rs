@@ -253,7 +253,9 @@ fn run_plan(plan: &rumba::Plan, x: &Array, native: bool) -> Array {
 
 #[test]
 fn every_statistic_along_t_on_every_dtype() {
-    let t = 23;
+    // Windows T − 1 and T exceed `NETWORK_MAX_VALUES`: u8/u16 medians run both their
+    // per-window selection network and their running state.
+    let t = 30;
     let cases = [
         (DType::U8, Data::Plain),
         (DType::U16, Data::Plain),
@@ -318,12 +320,12 @@ fn offset_data_meets_the_fixtures_std_rule() {
 fn the_plan_says_which_windows_run_and_how() {
     let x = stack(DType::U8, &[30, 4, 16, 1], Data::Plain, 5);
     let expect = [
-        (Stat::Mean, Algorithm::IntSum, None),
-        (Stat::Std, Algorithm::IntMoments, None),
-        (Stat::Median, Algorithm::Histogram, None),
+        (Stat::Mean, 6, Algorithm::IntSum, None),
+        (Stat::Std, 6, Algorithm::IntMoments, None),
+        (Stat::Median, 25, Algorithm::Histogram, None),
     ];
-    for (stat, algo, restart) in expect {
-        let (_, plan) = run(&graph(DType::U8, stat, 0, 6, false), &x, &Options::default());
+    for (stat, size, algo, restart) in expect {
+        let (_, plan) = run(&graph(DType::U8, stat, 0, size, false), &x, &Options::default());
         let k = plan
             .kernels
             .iter()
@@ -350,6 +352,10 @@ fn the_plan_says_which_windows_run_and_how() {
     assert!(plan.kernels.iter().all(|k| k.running.is_none()));
     let (_, plan) = run(&graph(DType::F32, Stat::Mean, 0, 6, false), &xf, &Options::default());
     assert_eq!(algorithm(&plan), Some(Algorithm::FloatSum));
+    // Short u8/u16 median windows are selected per window (a network in the JIT).
+    let max = rumba_plan::running::NETWORK_MAX_VALUES;
+    let (_, plan) = run(&graph(DType::U8, Stat::Median, 0, max, false), &x, &Options::default());
+    assert!(plan.kernels.iter().all(|k| k.running.is_none()));
     // Disabled, every window is reduced from its values.
     let options = Options {
         disabled_passes: vec![rumba::RUNNING_WINDOWS.into()],
@@ -377,5 +383,59 @@ fn arrays_of_other_layouts_give_the_same_bits() {
         let strided = exe.run(&inputs, &BTreeMap::new()).expect("runs").remove(0).1;
         let (contiguous, _) = run(&g, &owned, &options);
         support::same_bits(&strided.view(), &contiguous.view()).unwrap_or_else(|e| panic!("{backend}: {e}"));
+    }
+}
+
+#[test]
+fn short_u8_and_u16_order_statistics_match_the_interpreter() {
+    // Medians and percentiles of 2 … NETWORK_MAX_VALUES + 1 values (the JIT's selection
+    // network up to the limit, keys beyond it), over T and over (T, H), on rows of 1, 15, 16,
+    // 17 and 40 lanes: whole vector groups, partial ones and scalar tails. Few distinct values,
+    // so ties are common; the interpreter sorts.
+    let max = rumba_plan::running::NETWORK_MAX_VALUES;
+    let stats = [
+        Stat::Median,
+        Stat::Percentile(0.0),
+        Stat::Percentile(37.5),
+        Stat::Percentile(50.0),
+        Stat::Percentile(100.0),
+    ];
+    for (seed, dtype) in [DType::U8, DType::U16].into_iter().enumerate() {
+        for t in [2, 3, 4, 9, 10, max - 1, max, max + 1] {
+            for w in [1, 15, 16, 17, 40] {
+                let x = stack(dtype, &[t, 2, w, 1], Data::Plain, seed as u64 + 7 * t as u64);
+                let x = match x {
+                    Array::U8(a) => Array::U8(a.mapv(|v| v % 5)),
+                    Array::U16(a) => Array::U16(a.mapv(|v| v % 5 * 9000)),
+                    other => other,
+                };
+                for stat in stats {
+                    for axes in [&[0][..], &[0, 1][..]] {
+                        let b = Builder::new();
+                        let input = b.input("x", dtype, [None, None, None, None]);
+                        let g = b.build([("out", &input.reduce(stat, axes))]).expect("a valid reduce");
+                        let views = [("x", x.view())];
+                        let want = rumba_interp::evaluate(&g, &views, &BTreeMap::new())
+                            .expect("interpreter")
+                            .remove(0)
+                            .1;
+                        for threads in [1, 2] {
+                            let options = Options {
+                                backend: Backend::Jit,
+                                threads,
+                                ..Options::default()
+                            };
+                            let (got, _) = run(&g, &x, &options);
+                            support::same_bits(&got.view(), &want.view()).unwrap_or_else(|e| {
+                                panic!(
+                                    "{stat:?} over {axes:?}, {dtype} {:?}, {threads} threads: {e}",
+                                    x.shape()
+                                )
+                            });
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -96,8 +96,10 @@ EXTRA = [
     Workload("window_mean_99", "window_mean", "sliding mean, w 99", 99, True),
     Workload("window_std_3", "window_std", "sliding std, w 3", 3, True),
     Workload("window_std_99", "window_std", "sliding std, w 99", 99, True),
-    Workload("window_min_10", "window_min", "sliding min, w 10", 10, True),
-    Workload("window_max_10", "window_max", "sliding max, w 10", 10, True),
+    Workload("window_min_3", "window_min", "sliding min, w 3", 3, True),
+    Workload("window_min_99", "window_min", "sliding min, w 99", 99, True),
+    Workload("window_max_3", "window_max", "sliding max, w 3", 3, True),
+    Workload("window_max_99", "window_max", "sliding max, w 99", 99, True),
     Workload("window_median_10", "window_median", "sliding median, w 10", 10, True, ("u8", "u16")),
     Workload("slider", "slider", "the slider (file pipeline, 1 frame)", 0, True, ("u8",)),
 ]

@@ -5,6 +5,7 @@
 //! a run-time error instead).
 
 use super::layout::{Field, ReducePlan};
+use super::network::{self, Network};
 use super::reduce::Scratch;
 use super::{Sign, Translator};
 use crate::JitError;
@@ -182,7 +183,7 @@ impl Translator<'_, '_> {
             (Accumulate::Stat(ReduceKind::Min | ReduceKind::Max), Some(_)) if acc.algorithm.is_some() => {
                 if self.rebuilding {
                     let position = self.window_coordinate()?;
-                    let at = self.suffix_addr(plan, r, position, q, s);
+                    let at = self.position_addr(plan, r, position, q, s);
                     self.b.ins().store(MemFlagsData::trusted(), v, at, 0);
                 } else if self.sign == Sign::Add {
                     let best = self.field_load(plan, r, 0, q, s);
@@ -194,6 +195,13 @@ impl Translator<'_, '_> {
                 let best = self.field_load(plan, r, 0, q, s);
                 let best = self.extreme(acc.is_max(), best, v, vd);
                 self.field_store(plan, r, 0, q, s, best);
+            }
+            // A network's value: its native width at the position of its reduced index.
+            (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) if acc.network.is_some() => {
+                let k = self.uniform_count(plan);
+                let slot = self.b.ins().iadd_imm_s(k, -1);
+                let at = self.position_addr(plan, r, slot, q, s);
+                self.b.ins().store(MemFlagsData::trusted(), v, at, 0);
             }
             (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) => {
                 let x = match vd {
@@ -232,14 +240,21 @@ impl Translator<'_, '_> {
             .ok_or_else(|| JitError::codegen("a running window position outside its loop"))
     }
 
-    /// The address of lane `q`'s suffix extreme at window position `position` of running
-    /// min/max reduction `r`.
-    pub(super) fn suffix_addr(&mut self, plan: &ReducePlan, r: usize, position: Value, q: Value, s: &Scratch) -> Value {
+    /// The address of lane `q`'s value at position `position` of reduction `r`'s
+    /// position-major values (a running min/max's suffix extreme, a network's value).
+    pub(super) fn position_addr(
+        &mut self,
+        plan: &ReducePlan,
+        r: usize,
+        position: Value,
+        q: Value,
+        s: &Scratch,
+    ) -> Value {
         let layout = &plan.layout;
-        let row = self.b.ins().imul_imm_s(position, layout.suffix_row(r));
-        let lane = self.b.ins().imul_imm_s(q, layout.accs[r].fields[0].size());
+        let row = self.b.ins().imul_imm_s(position, layout.position_row(r));
+        let lane = self.b.ins().imul_imm_s(q, layout.accs[r].position_size().unwrap_or(0));
         let off = self.b.ins().iadd(row, lane);
-        let off = self.b.ins().iadd_imm_s(off, layout.suffix[r]);
+        let off = self.b.ins().iadd_imm_s(off, layout.positions[r]);
         self.b.ins().iadd(s.base, off)
     }
 
@@ -453,7 +468,7 @@ impl Translator<'_, '_> {
                     let position = self
                         .window_position
                         .ok_or_else(|| JitError::codegen("a running min/max outside its sweep"))?;
-                    let at = self.suffix_addr(plan, r, position, q, s);
+                    let at = self.position_addr(plan, r, position, q, s);
                     let suffix = self.b.ins().load(field.ty(), f, at, 0);
                     best = self.extreme(acc.is_max(), suffix, best, vd);
                 }
@@ -518,6 +533,28 @@ impl Translator<'_, '_> {
                     var
                 }
             }
+            (Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)), _) if acc.network.is_some() => {
+                let net = acc.network.clone().expect("a network");
+                let ty = if vd == DType::U8 { types::I8 } else { types::I16 };
+                let mut values: Vec<Value> = (0..plan.layout.capacity)
+                    .map(|p| {
+                        let p = self.b.ins().iconst(types::I64, p);
+                        let at = self.position_addr(plan, r, p, q, s);
+                        let v = self.b.ins().load(ty, f, at, 0);
+                        self.b.ins().uextend(types::I32, v)
+                    })
+                    .collect();
+                network::run(&net.steps, &mut values, &mut |max, x, y| {
+                    if max {
+                        self.b.ins().umax(x, y)
+                    } else {
+                        self.b.ins().umin(x, y)
+                    }
+                });
+                let lo = self.b.ins().fcvt_from_uint(types::F64, values[net.lo]);
+                let hi = self.b.ins().fcvt_from_uint(types::F64, values[net.hi]);
+                self.order_value(&net, lo, hi)
+            }
             (Accumulate::Stat(k @ (ReduceKind::Median | ReduceKind::Percentile(_))), _) => {
                 let values = self.values_addr(plan, r, q, s);
                 let p = match k {
@@ -549,6 +586,28 @@ impl Translator<'_, '_> {
             stat
         };
         Ok(self.cast(stat, DType::F64, red.dtype))
+    }
+
+    /// The statistic of a network's ranked values `lo` and `hi` (f64, scalar or f64x2), op
+    /// for op as `rumba_plan::running` and the evaluator compute it.
+    pub(super) fn order_value(&mut self, net: &Network, lo: Value, hi: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(lo);
+        let splat = |t: &mut Self, x: f64| {
+            let c = t.b.ins().f64const(x);
+            if ty == types::F64X2 { t.b.ins().splat(ty, c) } else { c }
+        };
+        if net.percentile {
+            let d = self.b.ins().fsub(hi, lo);
+            let t = splat(self, net.t);
+            let d = self.b.ins().fmul(d, t);
+            self.b.ins().fadd(lo, d)
+        } else if net.t == 0.0 {
+            lo
+        } else {
+            let sum = self.b.ins().fadd(lo, hi);
+            let two = splat(self, 2.0);
+            self.b.ins().fdiv(sum, two)
+        }
     }
 
     /// `rumba_ir::numerics::var_from_integer_moments` of i64 `n`, `s1`, `s2`, op for op.

@@ -18,7 +18,9 @@
 //!   "NaN" flag;
 //! - `median`/`percentile`: the count, plus `capacity` values per lane after the fields: f64
 //!   values as they are, every other dtype as a 32-bit key in the value's total order (see
-//!   `crate::select`), half the bytes and an integer selection.
+//!   `crate::select`), half the bytes and an integer selection; a median/percentile of at
+//!   most `NETWORK_MAX_VALUES` u8/u16 values instead keeps them position-major at their
+//!   native width for a selection network (`network.rs`).
 //!
 //! A count (i64) follows the fields only when points can be skipped (a mask, or `skip_nan` on
 //! float values): otherwise every lane sees every reduced point, so the count is the static
@@ -33,6 +35,7 @@
 //! order, so results do not change. A block of a single lane (a reduction over every inner
 //! axis) keeps its fields in registers while it sweeps (`reduce.rs`).
 
+use super::network::Network;
 use super::spans::span_mask;
 use super::vector::{Phase, UNROLL};
 use cranelift_codegen::ir::{Type, types};
@@ -114,6 +117,9 @@ pub(super) struct AccLayout {
     pub moments: Moments,
     /// The algorithm of a running window's reduction (`rumba_plan::running`).
     pub algorithm: Option<Algorithm>,
+    /// The selection network of a median/percentile of a few u8/u16 values (`network.rs`),
+    /// whose values are then kept position-major at their native width.
+    pub network: Option<Network>,
 }
 
 impl AccLayout {
@@ -127,10 +133,12 @@ impl AccLayout {
             Some(Algorithm::Shifted) => vec![Field::F64, Field::F64, Field::F64, Field::I64, Field::I64, Field::I64],
             _ => Self::fields(kernel, r, vd, capacity),
         };
+        // Without reduced points (never from a valid graph) the general form gives NaN.
+        let counted =
+            kernel.running.is_none() && (red.mask.is_some() || (red.skip_nan && vd.is_float()) || capacity == 0);
         AccLayout {
-            // Without reduced points (never from a valid graph) the general form gives NaN.
-            counted: kernel.running.is_none()
-                && (red.mask.is_some() || (red.skip_nan && vd.is_float()) || capacity == 0),
+            network: Network::plan(&red.kind, vd, red.dtype, capacity, counted, algorithm.is_some()),
+            counted,
             kind: red.kind.clone(),
             vd,
             fields,
@@ -191,6 +199,18 @@ impl AccLayout {
         if self.vd == DType::F64 { 8 } else { 4 }
     }
 
+    /// Bytes of one value kept position-major (a running min/max's suffix extremes, a
+    /// network's values), if this accumulator keeps any.
+    pub fn position_size(&self) -> Option<i64> {
+        if self.algorithm == Some(Algorithm::Extreme) {
+            Some(self.fields[0].size())
+        } else if self.network.is_some() {
+            Some(if self.vd == DType::U8 { 1 } else { 2 })
+        } else {
+            None
+        }
+    }
+
     /// Whether this is `max` (rather than `min`).
     pub fn is_max(&self) -> bool {
         self.kind == Accumulate::Stat(ReduceKind::Max)
@@ -237,8 +257,9 @@ pub(super) struct Layout {
     /// Per reduction: byte offset of its collected values (lane `q`'s start at
     /// `offset + q·capacity·value_size`; 0 for reductions that collect nothing).
     pub values: Vec<i64>,
-    /// Per reduction: byte offset of a running min/max's suffix extremes (0 for others).
-    pub suffix: Vec<i64>,
+    /// Per reduction: byte offset of its position-major values (a running min/max's suffix
+    /// extremes, a network's values; 0 for others).
+    pub positions: Vec<i64>,
     /// Scratch bytes in all.
     pub bytes: i64,
 }
@@ -262,22 +283,21 @@ impl Layout {
         let values = accs
             .iter()
             .map(|a| {
-                if !is_collect(&a.kind) {
+                if !is_collect(&a.kind) || a.network.is_some() {
                     return 0;
                 }
                 at += lanes * capacity * a.value_size();
                 at - lanes * capacity * a.value_size()
             })
             .collect();
-        // A running min/max keeps its window's suffix extremes position-major: position `p`
-        // of the block's lanes at `suffix + p·row`, `row` = lanes·size rounded to 16 bytes.
-        let suffix = accs
+        // Position-major values (a running min/max's suffix extremes, a network's values):
+        // position `p` of the block's lanes at `positions + p·row`, `row` = lanes·size rounded
+        // to 16 bytes.
+        let positions = accs
             .iter()
             .map(|a| {
-                if a.algorithm != Some(Algorithm::Extreme) {
-                    return 0;
-                }
-                let row = (lanes * a.fields[0].size() + 15) / 16 * 16;
+                let Some(size) = a.position_size() else { return 0 };
+                let row = (lanes * size + 15) / 16 * 16;
                 at += capacity * row;
                 at - capacity * row
             })
@@ -287,15 +307,15 @@ impl Layout {
             offsets,
             capacity,
             values,
-            suffix,
+            positions,
             bytes: at,
             accs,
         }
     }
 
-    /// Bytes between two window positions of a running min/max's suffix extremes.
-    pub fn suffix_row(&self, r: usize) -> i64 {
-        (self.lanes * self.accs[r].fields[0].size() + 15) / 16 * 16
+    /// Bytes between two positions of reduction `r`'s position-major values.
+    pub fn position_row(&self, r: usize) -> i64 {
+        (self.lanes * self.accs[r].position_size().unwrap_or(0) + 15) / 16 * 16
     }
 }
 
@@ -366,12 +386,10 @@ impl ReducePlan {
             .iter()
             .map(|a| {
                 8 * a.all_fields().len() as i64
-                    + if is_collect(&a.kind) {
-                        a.value_size() * capacity
-                    } else if a.algorithm == Some(Algorithm::Extreme) {
-                        a.fields[0].size() * capacity
-                    } else {
-                        0
+                    + match a.position_size() {
+                        Some(size) => size * capacity,
+                        None if is_collect(&a.kind) => a.value_size() * capacity,
+                        None => 0,
                     }
             })
             .sum::<i64>()
@@ -501,6 +519,7 @@ fn epilogue_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase
                 }
                 Accumulate::Stat(ReduceKind::Mean | ReduceKind::Var | ReduceKind::Std)
                 | Accumulate::Weighted { .. } => red.dtype == DType::F32,
+                Accumulate::Stat(ReduceKind::Median | ReduceKind::Percentile(_)) => acc.network.is_some(),
                 _ => false,
             }
     };

@@ -21,6 +21,7 @@ mod accumulate;
 mod expr;
 mod horizontal;
 mod layout;
+mod network;
 mod reduce;
 mod running;
 mod spans;

@@ -361,8 +361,8 @@ impl Translator<'_, '_> {
                 Field::F32 => types::F32X4,
                 _ => types::F64X2,
             };
-            let row = plan.layout.suffix_row(r);
-            let start = self.b.ins().iadd_imm_s(s.base, plan.layout.suffix[r]);
+            let row = plan.layout.position_row(r);
+            let start = self.b.ins().iadd_imm_s(s.base, plan.layout.positions[r]);
             let (zero, steps) = (
                 self.b.ins().iconst(types::I64, 0),
                 self.b.ins().iconst(types::I64, size - 1),

@@ -10,6 +10,7 @@
 //! `umin`/`umax`, fed from the raw bytes of the load when the value is one.
 
 use super::layout::{Field, ReducePlan, is_collect};
+use super::network::{self, Network};
 use super::reduce::Scratch;
 use super::vector::LANES;
 use super::vexpr::{Lanes, input_flags, vflags};
@@ -137,7 +138,22 @@ impl Translator<'_, '_> {
             }
             self.substep(j);
             for (r, fields) in regs.iter_mut().enumerate() {
-                if is_collect(&plan.layout.accs[r].kind) {
+                if let Some(size) = plan.layout.accs[r]
+                    .network
+                    .as_ref()
+                    .and(plan.layout.accs[r].position_size())
+                {
+                    // A network's values: stored at their native width, position-major.
+                    let field = if size == 1 { Field::U8 } else { Field::U16 };
+                    let value = self.kernel.reductions[r].value;
+                    let x = self.native_value(value, i, field)?;
+                    let slot = self.b.ins().iadd_imm_s(t0, j as i64);
+                    let at = self.position_addr(plan, r, slot, q, s);
+                    let (_, _, bytes) = field_shape(field, self.unroll);
+                    for (k, v) in x.into_iter().enumerate() {
+                        self.store_bytes(v, at, (16 * k) as i32, bytes);
+                    }
+                } else if is_collect(&plan.layout.accs[r].kind) {
                     let value = self.kernel.reductions[r].value;
                     let x = self.vvalue(value, i)?;
                     let k = self.vorder_keys(&x, plan.layout.accs[r].vd);
@@ -385,7 +401,7 @@ impl Translator<'_, '_> {
                 };
                 if self.rebuilding {
                     let position = self.window_coordinate()?;
-                    let at = self.suffix_addr(plan, r, position, q, s);
+                    let at = self.position_addr(plan, r, position, q, s);
                     let (_, _, bytes) = field_shape(field, self.unroll);
                     for (k, v) in x.into_iter().enumerate() {
                         self.store_bytes(v, at, (16 * k) as i32, bytes);
@@ -675,6 +691,9 @@ impl Translator<'_, '_> {
                 .collect();
             return Ok(self.f32_lanes(&pairs));
         }
+        if let Some(net) = &acc.network {
+            return self.vnetwork(&plan, r, q, &s, net);
+        }
         let n = self.b.ins().f64const(plan.layout.capacity as f64);
         let n = self.b.ins().splat(types::F64X2, n);
         let pairs = match (&acc.kind, acc.fields[0]) {
@@ -693,7 +712,7 @@ impl Translator<'_, '_> {
                     let position = self
                         .window_position
                         .ok_or_else(|| JitError::codegen("a running min/max outside its sweep"))?;
-                    let at = self.suffix_addr(&plan, r, position, q, &s);
+                    let at = self.position_addr(&plan, r, position, q, &s);
                     let suffix = load(self, at)?;
                     let d = if matches!(field, Field::U8 | Field::U16) {
                         DType::I32
@@ -769,6 +788,75 @@ impl Translator<'_, '_> {
             (Accumulate::Weighted { .. }, _) => self.load_field(&plan, r, 0, q, &s),
             (kind, _) => return Err(JitError::codegen(format!("no vector result for {kind:?}"))),
         };
+        Ok(self.f32_lanes(&pairs))
+    }
+
+    /// The f32 lanes of a network's statistic for the group at `q`: the values of every
+    /// position loaded at their native width, the network run on whole vectors
+    /// (`umin`/`umax`), the two ranked vectors widened to i32 lanes and combined.
+    fn vnetwork(
+        &mut self,
+        plan: &ReducePlan,
+        r: usize,
+        q: Value,
+        s: &Scratch,
+        net: &Network,
+    ) -> Result<Lanes, JitError> {
+        let u8s = plan.layout.accs[r].vd == DType::U8;
+        let field = if u8s { Field::U8 } else { Field::U16 };
+        let (ty, count, bytes) = field_shape(field, self.unroll);
+        let mut rows: Vec<Vec<Value>> = (0..plan.layout.capacity)
+            .map(|p| {
+                let p = self.b.ins().iconst(types::I64, p);
+                let at = self.position_addr(plan, r, p, q, s);
+                (0..count)
+                    .map(|k| self.load_bytes(ty, at, (16 * k) as i32, bytes, vflags()))
+                    .collect()
+            })
+            .collect();
+        for k in 0..count {
+            let mut column: Vec<Value> = rows.iter().map(|row| row[k]).collect();
+            network::run(&net.steps, &mut column, &mut |max, x, y| {
+                if max {
+                    self.b.ins().umax(x, y)
+                } else {
+                    self.b.ins().umin(x, y)
+                }
+            });
+            for (row, v) in rows.iter_mut().zip(column) {
+                row[k] = v;
+            }
+        }
+        let widen = |t: &mut Self, native: &[Value]| -> Vec<Value> {
+            let halves = if u8s { t.u8_to_u16(native[0]) } else { native.to_vec() };
+            t.u16_to_i32(&halves)
+        };
+        let (lo, hi) = (widen(self, &rows[net.lo]), widen(self, &rows[net.hi]));
+        if net.exact_in_f32() {
+            // Values below 2¹⁶: a rank, or the half of a sum below 2¹⁷, is exact in f32 and
+            // equals the evaluator's f64 result rounded to f32.
+            let half = self.b.ins().f32const(0.5);
+            let half = self.b.ins().splat(types::F32X4, half);
+            return Ok(lo
+                .into_iter()
+                .zip(hi)
+                .map(|(lo, hi)| {
+                    let lo = self.b.ins().fcvt_from_sint(types::F32X4, lo);
+                    if net.t == 0.0 {
+                        return lo;
+                    }
+                    let hi = self.b.ins().fcvt_from_sint(types::F32X4, hi);
+                    let sum = self.b.ins().fadd(lo, hi);
+                    self.b.ins().fmul(sum, half)
+                })
+                .collect());
+        }
+        let (lo, hi) = (self.f64_pairs(&lo, DType::I32), self.f64_pairs(&hi, DType::I32));
+        let pairs: Vec<Value> = lo
+            .into_iter()
+            .zip(hi)
+            .map(|(lo, hi)| self.order_value(net, lo, hi))
+            .collect();
         Ok(self.f32_lanes(&pairs))
     }
 

@@ -25,7 +25,9 @@
 //! periods.
 
 use super::{FuseOptions, MIN_TILES};
-use rumba_plan::running::{Algorithm, WindowSpec};
+use rumba_ir::DType;
+use rumba_ir::op::ReduceKind;
+use rumba_plan::running::{Algorithm, NETWORK_MAX_VALUES, WindowSpec};
 use rumba_plan::{Accumulate, Expr, Kernel, Running, Schedule};
 
 /// The running form of a window kernel, or `None` when it has none (see the module docs).
@@ -74,6 +76,14 @@ pub(super) fn running_window(kernel: &Kernel) -> Option<Running> {
         // Float min/max that skip NaN keep their per-window form: their running state would
         // need a count per position, and the JIT runs them through host rows only.
         if spec.algorithm() == Algorithm::Extreme && spec.skip_nan && spec.value.is_float() {
+            return None;
+        }
+        // Short u8/u16 median/percentile windows are selected per window by a network in
+        // vector lanes (`rumba_plan::running::NETWORK_MAX_VALUES`).
+        if matches!(spec.kind, ReduceKind::Median | ReduceKind::Percentile(_))
+            && matches!(spec.value, DType::U8 | DType::U16)
+            && spec.size <= NETWORK_MAX_VALUES
+        {
             return None;
         }
         restart = restart.or(spec.restart());

@@ -117,7 +117,7 @@ impl Translator<'_, '_> {
         let n = self.kernel.reductions.len();
         let mut regs: Vec<Vec<Vec<Value>>> = (0..n)
             .map(|r| {
-                (0..plan.layout.accs[r].fields.len())
+                (0..register_fields(&plan.layout.accs[r]))
                     .map(|f| self.load_field(plan, r, f, q, s))
                     .collect()
             })
@@ -313,7 +313,7 @@ impl Translator<'_, '_> {
         let acc = plan.layout.accs[r].clone();
         match (&acc.kind, acc.fields[0]) {
             _ if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) => {
-                self.vrunning_float(plan, r, fields, i)?;
+                self.vrunning_float(plan, r, fields, i, (q, s))?;
             }
             (Accumulate::Stat(ReduceKind::Sum | ReduceKind::Mean), Field::I32) => {
                 let x = self.vvalue(red.value, i)?;
@@ -445,6 +445,7 @@ impl Translator<'_, '_> {
         r: usize,
         fields: &mut [Vec<Value>],
         i: Value,
+        (q, s): (Value, &Scratch),
     ) -> Result<(), JitError> {
         let acc = plan.layout.accs[r].clone();
         let value = self.kernel.reductions[r].value;
@@ -453,30 +454,53 @@ impl Translator<'_, '_> {
             let c = t.b.ins().f64const(v);
             t.b.ins().splat(types::F64X2, c)
         };
-        let (pinf, ninf, zero) = (
-            splat(self, f64::INFINITY),
-            splat(self, f64::NEG_INFINITY),
-            splat(self, 0.0),
-        );
+        let (pinf, ninf) = (splat(self, f64::INFINITY), splat(self, f64::NEG_INFINITY));
         let counts = acc.fields.len() - 3;
-        for (p, x) in x.into_iter().enumerate() {
-            let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
-            let is_pinf = self.b.ins().fcmp(FloatCC::Equal, x, pinf);
-            let is_ninf = self.b.ins().fcmp(FloatCC::Equal, x, ninf);
-            let special = self.b.ins().bor(nan, is_pinf);
-            let special = self.b.ins().bor(special, is_ninf);
-            for (f, mask) in [nan, is_pinf, is_ninf].into_iter().enumerate() {
+        // Finite lanes (|x| < ∞, false for NaN) are the common case: the NaN/±Inf counts stay
+        // in scratch (`register_fields`) and are only updated, on a branch, when some lane of
+        // the group is not finite.
+        let finite: Vec<Value> = x
+            .iter()
+            .map(|&x| {
+                let magnitude = self.b.ins().fabs(x);
+                let m = self.b.ins().fcmp(FloatCC::LessThan, magnitude, pinf);
+                self.vcast_bits(types::I64X2, m)
+            })
+            .collect();
+        let all = finite[1..].iter().fold(finite[0], |a, &m| self.b.ins().band(a, m));
+        let all = self.b.ins().vall_true(all);
+        let (specials, join) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(all, join, &[], specials, &[]);
+        self.b.switch_to_block(specials);
+        // Only the test above jumps here.
+        self.b.seal_block(specials);
+        let mut kinds: [Vec<Value>; 3] = Default::default();
+        for &x in &x {
+            kinds[0].push(self.b.ins().fcmp(FloatCC::Unordered, x, x));
+            kinds[1].push(self.b.ins().fcmp(FloatCC::Equal, x, pinf));
+            kinds[2].push(self.b.ins().fcmp(FloatCC::Equal, x, ninf));
+        }
+        for (f, masks) in kinds.into_iter().enumerate() {
+            let mut c = self.load_field(plan, r, counts + f, q, s);
+            for (c, mask) in c.iter_mut().zip(masks) {
                 // A mask lane is −1 where the value is of the kind.
                 let mask = self.vcast_bits(types::I64X2, mask);
-                let c = fields[counts + f][p];
-                fields[counts + f][p] = match self.sign {
-                    Sign::Add => self.b.ins().isub(c, mask),
-                    Sign::Remove => self.b.ins().iadd(c, mask),
+                *c = match self.sign {
+                    Sign::Add => self.b.ins().isub(*c, mask),
+                    Sign::Remove => self.b.ins().iadd(*c, mask),
                 };
             }
-            let special = self.vcast_bits(types::F64X2, special);
+            self.store_field(plan, r, counts + f, q, s, &c);
+        }
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        // The test and the specials are its predecessors, both emitted.
+        self.b.seal_block(join);
+        for (p, (x, finite)) in x.into_iter().zip(finite).enumerate() {
+            let finite = self.vcast_bits(types::F64X2, finite);
             if acc.algorithm == Some(Algorithm::FloatSum) {
-                let term = self.b.ins().bitselect(special, zero, x);
+                // x where finite, +0.0 elsewhere.
+                let term = self.b.ins().band(x, finite);
                 fields[0][p] = self.signed_fadd(fields[0][p], term);
                 continue;
             }
@@ -484,12 +508,12 @@ impl Translator<'_, '_> {
             if self.sign == Sign::Add {
                 let unset = self.b.ins().fcmp(FloatCC::Unordered, a, a);
                 let unset = self.vcast_bits(types::F64X2, unset);
-                let take = self.b.ins().band_not(unset, special);
+                let take = self.b.ins().band(unset, finite);
                 a = self.b.ins().bitselect(take, x, a);
                 fields[0][p] = a;
             }
             let d = self.b.ins().fsub(x, a);
-            let d = self.b.ins().bitselect(special, zero, d);
+            let d = self.b.ins().band(d, finite);
             let d2 = self.b.ins().fmul(d, d);
             fields[1][p] = self.signed_fadd(fields[1][p], d);
             fields[2][p] = self.signed_fadd(fields[2][p], d2);
@@ -887,6 +911,16 @@ pub(super) fn vector_integer_moments(vd: DType, capacity: i64) -> bool {
         .checked_mul(max)
         .and_then(|m| m.checked_mul(m))
         .is_some_and(|m| m < 1 << 53)
+}
+
+/// How many of an accumulator's fields a vector update keeps in registers: all of them, but
+/// for running float windows, whose NaN/±Inf counts change only on a rare branch and stay in
+/// scratch (`Translator::vrunning_float`).
+fn register_fields(acc: &super::layout::AccLayout) -> usize {
+    match acc.algorithm {
+        Some(Algorithm::FloatSum | Algorithm::Shifted) => acc.fields.len() - 3,
+        _ => acc.fields.len(),
+    }
 }
 
 /// Whether reduction `r` keeps exact integer moments of u8 values in i32 lanes.

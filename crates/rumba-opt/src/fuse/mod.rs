@@ -31,6 +31,8 @@ use std::collections::BTreeMap;
 /// Enough tiles to keep 8 threads busy when tiles are short: the tile axis is the outermost
 /// parallel axis with at least this many iterations, if there is one.
 pub const MIN_TILES: usize = 8;
+/// The fewest points of an innermost-axis tile under a reduction (see `schedule`).
+const MIN_INNER_RUN: usize = 256;
 
 /// How fusion runs.
 #[derive(Clone, Debug)]
@@ -343,6 +345,15 @@ fn schedule(domain: &[rumba_plan::Axis], options: &FuseOptions) -> Schedule {
             len.min(extent.div_ceil(2 * MIN_TILES))
         } else {
             len.min(extent.div_ceil(MIN_TILES))
+        };
+        // A tile of the innermost axis under a reduction is its run of every reduced point:
+        // at least MIN_INNER_RUN points, so those runs stay long enough for the hardware
+        // prefetcher (measured: 64-point tiles of an 11-row band over 400 frames ran 1.5×
+        // slower than 256-point ones). Tiles asked to be smaller than that (`tile_points`) are.
+        let len = if t + 1 == domain.len() && domain[..t].iter().any(|a| a.reduced) {
+            len.max(MIN_INNER_RUN.min(options.tile_points))
+        } else {
+            len
         };
         len.clamp(1, extent)
     });

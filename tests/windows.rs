@@ -439,3 +439,40 @@ fn short_u8_and_u16_order_statistics_match_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn u16_var_and_std_over_t_with_squares_near_two_to_the_32() {
+    // 65535² = 2³² − 131071: the vector path squares in i32 lanes and zero-extends the bits,
+    // so a sign extension or a wrapped sum would show here. Rows of 1, 15, 16 and 17 lanes.
+    for w in [1, 15, 16, 17] {
+        for t in [2, 7, 200] {
+            let n = t * 2 * w;
+            let values: Vec<u16> = (0..n)
+                .map(|k| match k % 5 {
+                    0 | 1 => u16::MAX,
+                    2 => u16::MAX - 1,
+                    3 => 0,
+                    _ => (uniform(3, k as u64) * 65536.0) as u16,
+                })
+                .collect();
+            let x = Array::U16(ndarray::ArrayD::from_shape_vec(vec![t, 2, w, 1], values).expect("shape"));
+            for stat in [Stat::Var, Stat::Std] {
+                let b = Builder::new();
+                let input = b.input("x", DType::U16, [None, None, None, None]);
+                let g = b.build([("out", &input.reduce(stat, &[0]))]).expect("a valid reduce");
+                let views = [("x", x.view())];
+                let want = rumba_interp::evaluate(&g, &views, &BTreeMap::new())
+                    .expect("interpreter")
+                    .remove(0)
+                    .1;
+                let options = Options {
+                    backend: Backend::Jit,
+                    ..Options::default()
+                };
+                let (got, _) = run(&g, &x, &options);
+                support::same_bits(&got.view(), &want.view())
+                    .unwrap_or_else(|e| panic!("{stat:?} over T, u16 [{t}, 2, {w}, 1]: {e}"));
+            }
+        }
+    }
+}

@@ -360,6 +360,14 @@ impl Translator<'_, '_> {
                         let square = self.b.ins().imul(x, x);
                         *a = self.signed_iadd(*a, square);
                     }
+                } else if matches!(acc.vd, DType::U8 | DType::U16) {
+                    // u16 values: squares below 2³², so the i32 product's bits are the square
+                    // as a u32 (`pmulld`), zero-extended into the i64 sums.
+                    let squares: Vec<Value> = x.iter().map(|&x| self.b.ins().imul(x, x)).collect();
+                    let wide = self.i64_pairs(&squares, DType::U16);
+                    for (a, square) in fields[1].iter_mut().zip(wide) {
+                        *a = self.signed_iadd(*a, square);
+                    }
                 } else {
                     let wide = self.i64_pairs(&x, acc.vd);
                     for (a, x) in fields[1].iter_mut().zip(wide) {

@@ -79,6 +79,20 @@ fn graph(dtype: DType, stat: Stat, axis: usize, size: usize, skip_nan: bool) -> 
         .expect("a valid window")
 }
 
+fn reduce_graph(dtype: DType, stat: Stat, axes: &[usize]) -> Graph {
+    let b = Builder::new();
+    let x = b.input("x", dtype, [None, None, None, None]);
+    b.build([("out", &x.reduce(stat, axes))]).expect("a valid reduce")
+}
+
+/// The interpreter's output of a one-output graph of input `x`.
+fn interpreter(graph: &Graph, x: &Array) -> Array {
+    rumba_interp::evaluate(graph, &[("x", x.view())], &BTreeMap::new())
+        .expect("interpreter")
+        .remove(0)
+        .1
+}
+
 fn run(graph: &Graph, x: &Array, options: &Options) -> (Array, rumba::Plan) {
     let inputs = [("x", x.view())];
     let exe = rumba::compile(graph, &rumba::input_specs(&inputs), options).expect("compiles");
@@ -188,11 +202,7 @@ fn check_window(x: &Array, stat: Stat, axis: usize, size: usize, skip_nan: bool)
         x.dtype(),
         x.shape()
     );
-    let views = [("x", x.view())];
-    let want = rumba_interp::evaluate(&g, &views, &BTreeMap::new())
-        .expect("interpreter")
-        .remove(0)
-        .1;
+    let want = interpreter(&g, x);
     let base = Options {
         backend: Backend::Eval,
         ..Options::default()
@@ -297,11 +307,7 @@ fn offset_data_meets_the_fixtures_std_rule() {
         let x = stack(dtype, &[60, 2, 17, 1], Data::Offset, 3);
         for size in [3, 10, 37] {
             let g = graph(dtype, Stat::Std, 0, size, false);
-            let views = [("x", x.view())];
-            let want = rumba_interp::evaluate(&g, &views, &BTreeMap::new())
-                .expect("interp")
-                .remove(0)
-                .1;
+            let want = interpreter(&g, &x);
             for backend in [Backend::Eval, Backend::Jit] {
                 let options = Options {
                     backend,
@@ -411,14 +417,8 @@ fn short_u8_and_u16_order_statistics_match_the_interpreter() {
                 };
                 for stat in stats {
                     for axes in [&[0][..], &[0, 1][..]] {
-                        let b = Builder::new();
-                        let input = b.input("x", dtype, [None, None, None, None]);
-                        let g = b.build([("out", &input.reduce(stat, axes))]).expect("a valid reduce");
-                        let views = [("x", x.view())];
-                        let want = rumba_interp::evaluate(&g, &views, &BTreeMap::new())
-                            .expect("interpreter")
-                            .remove(0)
-                            .1;
+                        let g = reduce_graph(dtype, stat, axes);
+                        let want = interpreter(&g, &x);
                         for threads in [1, 2] {
                             let options = Options {
                                 backend: Backend::Jit,
@@ -457,14 +457,8 @@ fn u16_var_and_std_over_t_with_squares_near_two_to_the_32() {
                 .collect();
             let x = Array::U16(ndarray::ArrayD::from_shape_vec(vec![t, 2, w, 1], values).expect("shape"));
             for stat in [Stat::Var, Stat::Std] {
-                let b = Builder::new();
-                let input = b.input("x", DType::U16, [None, None, None, None]);
-                let g = b.build([("out", &input.reduce(stat, &[0]))]).expect("a valid reduce");
-                let views = [("x", x.view())];
-                let want = rumba_interp::evaluate(&g, &views, &BTreeMap::new())
-                    .expect("interpreter")
-                    .remove(0)
-                    .1;
+                let g = reduce_graph(DType::U16, stat, &[0]);
+                let want = interpreter(&g, &x);
                 let options = Options {
                     backend: Backend::Jit,
                     ..Options::default()

@@ -525,16 +525,15 @@ impl WindowState {
     }
 }
 
-/// The ranks (lower, upper) an order statistic of `n ≥ 1` sorted values combines, and the
-/// weight of the upper one (median: the middle one, or the two middle ones).
 /// The largest median/percentile window of u8/u16 values the JIT selects with a network in
 /// vector lanes instead of keeping running state: such windows stay per-window (measured on a
-/// (400, 512, 512, 1) u8 stack at window 10: the network is several times faster than the
+/// (400, 512, 512, 1) u8 stack at window 10: 145 ms with the network against 2.5 s with the
 /// running histogram, whose per-lane bins do not stay in cache).
 pub const NETWORK_MAX_VALUES: usize = 24;
 
-/// The ranks `lo ≤ hi` in `n ≥ 1` sorted values an order statistic reads and the weight `t`
-/// of `hi` (`order_value` combines them as the evaluator does).
+/// The ranks `lo ≤ hi` in `n ≥ 1` sorted values an order statistic reads (median: the middle
+/// one, or the two middle ones) and the weight `t` of `hi` (`order_value` combines them as
+/// the evaluator does).
 #[must_use]
 pub fn order_ranks(kind: ReduceKind, n: usize) -> (usize, usize, f64) {
     match kind {

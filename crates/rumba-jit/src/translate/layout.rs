@@ -315,6 +315,10 @@ impl Layout {
 
     /// Bytes between two positions of reduction `r`'s position-major values.
     pub fn position_row(&self, r: usize) -> i64 {
+        debug_assert!(
+            self.accs[r].position_size().is_some(),
+            "r{r} keeps no position-major values"
+        );
         (self.lanes * self.accs[r].position_size().unwrap_or(0) + 15) / 16 * 16
     }
 }

@@ -863,7 +863,12 @@ impl Translator<'_, '_> {
             let halves = if u8s { t.u8_to_u16(native[0]) } else { native.to_vec() };
             t.u16_to_i32(&halves)
         };
-        let (lo, hi) = (widen(self, &rows[net.lo]), widen(self, &rows[net.hi]));
+        let lo = widen(self, &rows[net.lo]);
+        let hi = if net.hi == net.lo {
+            lo.clone()
+        } else {
+            widen(self, &rows[net.hi])
+        };
         if net.exact_in_f32() {
             // Values below 2¹⁶: a rank, or the half of a sum below 2¹⁷, is exact in f32 and
             // equals the evaluator's f64 result rounded to f32.

@@ -1,4 +1,4 @@
-//! The executor: runs a [`Plan`] on rayon (DESIGN §3 step 5, §4, §5).
+//! The executor: runs a [`Plan`] on a crew of threads (DESIGN §3 step 5, §4, §5).
 //!
 //! [`Executor::run`] checks the plan ([`rumba_plan::verify()`], [`rumba_plan::eval::check`]),
 //! resolves params into the plan's run-time slots and matches the inputs to its input
@@ -6,8 +6,9 @@
 //! (C-contiguous, zero-initialised) and materialises constant buffers, builds one
 //! [`BufferArg`] per plan buffer and checks them with [`check_args`]. Then it runs the
 //! kernels in order; each is cut into the tiles its [`rumba_plan::Schedule`] fixes, and the
-//! tiles run in parallel on the executor's thread pool, one kernel call per tile. Tiles are
-//! never chosen by rayon's splitting and the tiles of a kernel write disjoint elements, so
+//! tiles run in parallel on the executor's [`crew`] (the calling thread and spinning helpers),
+//! one kernel call per tile. Tiles are fixed by the plan, not by the threads, and the tiles of
+//! a kernel write disjoint elements, so
 //! the results are bitwise identical for any number of threads. A kernel whose tiles cannot
 //! be shown to write disjoint elements (see [`tiles_are_independent`]) runs its tiles in one
 //! call on the calling thread instead.
@@ -15,14 +16,14 @@
 //! The only backend so far is the plan evaluator ([`rumba_plan::eval::run_kernel`]); compiled
 //! kernels will be called the same way, through the same [`KernelArgs`].
 //!
-//! All `unsafe` of the executor is in this file.
+//! All `unsafe` of the executor is in this file and in [`crew`] (one lifetime erasure).
 
+mod crew;
 mod resolve;
 mod storage;
 
 pub use storage::ArrayViewMut;
 
-use rayon::prelude::*;
 use rumba_ir::{Array, ArrayView, At, DType, GraphError};
 use rumba_jit::abi::KernelFn;
 use rumba_plan::args::{ArgsError, check_args, reachable};
@@ -257,14 +258,15 @@ pub enum ExecError {
         /// Threads asked for.
         threads: usize,
         /// Why.
-        source: rayon::ThreadPoolBuildError,
+        source: std::io::Error,
     },
 }
 
-/// Runs plans on a thread pool built once.
+/// Runs plans on a crew of threads started once: the calling thread and `threads − 1`
+/// helpers, which spin for [`crew::SPIN`] after a kernel before they sleep.
 #[derive(Debug)]
 pub struct Executor {
-    pool: rayon::ThreadPool,
+    crew: crew::Crew,
 }
 
 /// The arguments shared by the tiles of a kernel.
@@ -275,7 +277,7 @@ struct SharedArgs(KernelArgs);
 // are only read; (2) buffer elements: tiles read inputs, constants and earlier kernels'
 // results (nobody writes those while a kernel runs) and write disjoint elements
 // (`tiles_are_independent`, else the tiles run in one call on one thread); (3) the error slot,
-// accessed only atomically while tiles run. So sharing it between the pool's threads creates
+// accessed only atomically while tiles run. So sharing it between the crew's threads creates
 // no data race.
 unsafe impl Sync for SharedArgs {}
 
@@ -290,12 +292,8 @@ impl Executor {
         } else {
             threads
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("rumba-worker-{i}"))
-            .build()
-            .map_err(|source| ExecError::ThreadPool { threads, source })?;
-        Ok(Executor { pool })
+        let crew = crew::Crew::new(threads).map_err(|source| ExecError::ThreadPool { threads, source })?;
+        Ok(Executor { crew })
     }
 
     /// An executor with these options.
@@ -306,10 +304,10 @@ impl Executor {
         Executor::new(options.threads)
     }
 
-    /// The number of worker threads.
+    /// The number of threads running tiles, the calling thread included.
     #[must_use]
     pub fn threads(&self) -> usize {
-        self.pool.current_num_threads()
+        self.crew.threads()
     }
 
     /// Runs `plan` on `inputs` (by name, any strides) with `params` (by name; missing ones
@@ -572,8 +570,7 @@ impl Executor {
             };
             let tiles = kernel.tiles() as i64;
             if tiles_are_independent(kernel) {
-                self.pool
-                    .install(|| (0..tiles).into_par_iter().for_each(|t| run_tiles(t, t + 1)));
+                self.crew.run(tiles as usize, &|t| run_tiles(t as i64, t as i64 + 1));
             } else {
                 run_tiles(0, tiles);
             }

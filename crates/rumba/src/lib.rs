@@ -4,7 +4,7 @@
 //! shaped (T, H, W, C). [`compile`] takes a validated [`Graph`] through the stages of
 //! DESIGN §3, one line each: bind it to the input shapes, run the graph passes, fuse it into a
 //! [`Plan`] of loop-nest kernels, and prepare the backend; [`Executable::run`] runs the
-//! kernels in fixed tiles on a thread pool (or, with [`Backend::Interp`], the reference
+//! kernels in fixed tiles on a crew of threads (or, with [`Backend::Interp`], the reference
 //! interpreter op by op).
 //!
 //! ```
@@ -126,7 +126,7 @@ pub const RUNNING_WINDOWS: &str = "running_windows";
 pub struct Options {
     /// The backend to use.
     pub backend: Backend,
-    /// Threads of the pool that runs tiles (0: all cores).
+    /// Threads that run tiles, the calling one included (0: one per core).
     pub threads: usize,
     /// Graph passes to skip, by name (see [`rumba_opt::PASSES`]); `"fusion"` materialises
     /// every node instead of fusing.

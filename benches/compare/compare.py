@@ -487,13 +487,16 @@ def time_into(fn, x, ctxs, n, specs):
     return walls
 
 
-SETTLE_S = 0.02
+SETTLE_S = 0.15
 
 
 def settle():
     """A pause between two implementations' samples, so that idle worker threads of the one
-    measured last (OpenMP spins a while after a parallel region) do not take the core the next
-    one measures on."""
+    measured last do not take the cores the next one measures on. Numba's `omp` layer is GNU
+    libgomp, whose idle threads spin GOMP_SPINCOUNT = 300,000 `pause` iterations after each
+    parallel region (its default with as many threads as CPUs) — about 17 ms on a Xeon, where
+    `pause` takes ~140 cycles — and with the former 20 ms pause rumba's two-thread samples of
+    0.05 ms kernels ran at one-thread speed in half the rounds. rumba's helpers spin 0.3 ms."""
     time.sleep(SETTLE_S)
 
 

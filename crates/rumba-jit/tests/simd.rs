@@ -485,6 +485,40 @@ fn reductions_over_inner_axes() {
     }
 }
 
+/// Bands of 2 to 15 columns (a reduced innermost run shorter than a vector group: one padded
+/// group per row, its outside lanes dropped) at the left edge, in the middle and at the right
+/// edge of rows narrower and wider than a group: reduced with the rows (per frame: the vector
+/// accumulators carried across the rows), with the frames (rows are lanes) and alone, also
+/// through an expression, so every placement of the padded group and the scalar fallback
+/// (rows narrower than the group, strided views) meet the evaluator.
+#[test]
+fn short_bands_padded_at_every_edge() {
+    for dtype in NUMERIC {
+        for w in [2usize, 7, 8, 9, 16, 20] {
+            for n in [2usize, 3, 7, 8, 9, 15].into_iter().filter(|&n| n <= w) {
+                let mut starts = vec![0, (w - n) / 2, w - n];
+                starts.dedup();
+                for c0 in starts {
+                    let c = (c0 as i64, (c0 + n) as i64);
+                    each_shape_of(&format!("band {c:?} of {w}"), dtype, T, 3, &[w], &LAYOUTS, |_, x| {
+                        let band = x.slice(2, Some(c.0), Some(c.1), 1);
+                        let wide = &band.cast(DType::F32) * 0.5;
+                        vec![
+                            ("frame_min", band.reduce(Stat::Min, &[1, 2, 3])),
+                            ("frame_max", band.reduce(Stat::Max, &[1, 2, 3])),
+                            ("frame_sum", band.reduce(Stat::Sum, &[1, 2, 3])),
+                            ("rows_min", band.reduce(Stat::Min, &[0, 2, 3])),
+                            ("rows_mean", band.reduce(Stat::Mean, &[0, 2, 3])),
+                            ("row_max", band.reduce(Stat::Max, &[2])),
+                            ("wide_max", wide.reduce(Stat::Max, &[1, 2, 3])),
+                        ]
+                    });
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn windows_and_sliding_pipelines() {
     for dtype in NUMERIC {

@@ -5,6 +5,15 @@
 //! Inside the spans of a polygon mask (`spans.rs`) the same loop runs over each span, the
 //! mask known to hold, and the counts grow by the points taken.
 //!
+//! A run too short for a group (a band of 2 to 15 columns) is one *padded* group per row:
+//! the group starts at a coordinate `start ≤ 0` chosen at compile time so that every lane
+//! reads an element of its buffer ([`short_start`]), its lanes accumulate apart exactly as
+//! above, and the lanes outside the run are replaced by the identity before the merge. When
+//! the next axis out is reduced too (an envelope per frame: rows × band), the vector
+//! accumulators stay in registers across it, so a row costs one load and one operation per
+//! reduction instead of a scalar chain per point; otherwise (an envelope over the dataset,
+//! whose rows are lanes) each row is merged into its lane's accumulator.
+//!
 //! Only accumulators that are exact in any order take this path — integer min/max (u8, u16 at
 //! their native width, i32), integer sums (i32 or i64 lanes), and f32 min/max without NaN
 //! skipping — so the result is the evaluator's sequential one bit for bit in DESIGN §5's sense:
@@ -19,7 +28,7 @@ use crate::JitError;
 use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
 use cranelift_frontend::Variable;
 use rumba_ir::op::ReduceKind;
-use rumba_plan::{Accumulate, ExprId};
+use rumba_plan::{Accumulate, ExprId, Kernel, Plan};
 
 /// How one reduction accumulates a group: the vector type and count, and the operation.
 #[derive(Clone, Copy)]
@@ -135,6 +144,126 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// The updates of a nest whose innermost (reduced) run is short, with one padded group per
+    /// row starting at coordinate `start` (see the module docs); `rest` are the inner axes
+    /// around the run, outermost first.
+    pub(super) fn short_nest(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+        (phase, start): (&Phase, i64),
+        rest: &[usize],
+    ) -> Result<(), JitError> {
+        let carry = match rest.split_last() {
+            Some((&a, _)) if self.kernel.domain[a].reduced => Some(a),
+            _ => None,
+        };
+        let around = &rest[..rest.len() - usize::from(carry.is_some())];
+        let shapes: Vec<Shape> = (0..self.kernel.reductions.len())
+            .map(|r| shape(plan, r, phase.unroll))
+            .collect::<Result<_, _>>()?;
+        self.nest(around, ranges, &mut |t| {
+            let vars: Vec<Vec<Variable>> = shapes
+                .iter()
+                .map(|sh| {
+                    let identity = t.identity(*sh);
+                    (0..sh.count)
+                        .map(|_| {
+                            let var = t.b.declare_var(sh.ty);
+                            t.b.def_var(var, identity);
+                            var
+                        })
+                        .collect()
+                })
+                .collect();
+            match carry {
+                Some(a) => {
+                    let (lo, hi) = ranges[a];
+                    t.for_loop(lo, hi, &mut |t, i| {
+                        t.coords[a] = Some(i);
+                        let r = t.short_row(plan, ranges, s, (phase, start), (&shapes, &vars));
+                        t.coords[a] = None;
+                        r
+                    })?;
+                }
+                None => t.short_row(plan, ranges, s, (phase, start), (&shapes, &vars))?,
+            }
+            let q = t.lane(plan, ranges)?;
+            for (r, sh) in shapes.iter().enumerate() {
+                let identity = t.identity(*sh);
+                let lanes = sh.ty.lane_count() as i64;
+                let bytes = 16 / lanes as u8;
+                let run = t.kernel.domain[phase.axis].extent as i64;
+                let vs: Vec<Value> = vars[r]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &var)| {
+                        let v = t.b.use_var(var);
+                        // Lanes outside the run take the identity's bytes (indices 16..32).
+                        let mask: [u8; 16] = std::array::from_fn(|byte| {
+                            let point = start + k as i64 * lanes + (byte as u8 / bytes) as i64;
+                            byte as u8 + if (0..run).contains(&point) { 0 } else { 16 }
+                        });
+                        let v = t.shuffle_bytes(v, identity, mask);
+                        t.vcast_bits(sh.ty, v)
+                    })
+                    .collect();
+                let v = t.fold_lanes(*sh, &vs);
+                let best = t.field_load(plan, r, 0, q, s);
+                let best = t.apply(sh.op, best, v);
+                t.field_store(plan, r, 0, q, s, best);
+            }
+            Ok(())
+        })
+    }
+
+    /// One row of a short run: the padded group into the vector accumulators `vars` when the
+    /// run-time stride condition holds, else the run's points one at a time into the lane's
+    /// accumulators.
+    fn short_row(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+        (phase, start): (&Phase, i64),
+        (shapes, vars): (&[Shape], &[Vec<Variable>]),
+    ) -> Result<(), JitError> {
+        let axis = phase.axis;
+        let run = self.kernel.domain[axis].extent as i64;
+        let ok = self.phase_rows(phase, None)?;
+        let first = self.b.ins().iconst(types::I64, start);
+        let past = self.b.ins().iconst(types::I64, start + phase.group());
+        let end = self.b.ins().select(ok, past, first);
+        self.for_loop_step(first, end, phase.group(), &mut |t, i| {
+            t.coords[axis] = Some(i);
+            t.substep(0);
+            for (r, sh) in shapes.iter().enumerate() {
+                let x = t.group_value(r, *sh, i)?;
+                for (&var, x) in vars[r].iter().zip(x) {
+                    let acc = t.b.use_var(var);
+                    let acc = t.apply(sh.op, acc, x);
+                    t.b.def_var(var, acc);
+                }
+            }
+            t.coords[axis] = None;
+            Ok(())
+        })?;
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let all = self.b.ins().iconst(types::I64, run);
+        let from = self.b.ins().select(ok, all, zero);
+        self.for_loop(from, all, &mut |t, i| {
+            t.coords[axis] = Some(i);
+            t.memo.clear();
+            let q = t.lane(plan, ranges)?;
+            for r in 0..t.kernel.reductions.len() {
+                t.update(plan, r, q, s)?;
+            }
+            t.coords[axis] = None;
+            Ok(())
+        })
+    }
+
     /// The identity of `sh.op` in every lane.
     fn identity(&mut self, sh: Shape) -> Value {
         let lane = sh.ty.lane_type();
@@ -235,4 +364,39 @@ fn shape(plan: &ReducePlan, r: usize, unroll: usize) -> Result<Shape, JitError> 
         return Err(JitError::codegen("a horizontal group that does not fill its vectors"));
     }
     Ok(Shape { ty, count, op })
+}
+
+/// Where the padded group of a short run of `kernel`'s innermost axis starts: the largest
+/// coordinate `start ≤ 0` such that the group's `group` lanes cover the run and every load
+/// that varies along the axis reads, at every point of the domain, an element of its buffer
+/// (its index along the varying dimension stays within the extent), or `None` when no start
+/// does (a run at the edge of a row narrower than the group, a run-time offset, a step other
+/// than one element).
+pub(super) fn short_start(plan: &Plan, kernel: &Kernel, group: i64) -> Option<i64> {
+    let axis = kernel.domain.len().checked_sub(1)?;
+    let run = kernel.domain[axis].extent as i64;
+    let (mut lo, mut hi) = (run - group, 0i64);
+    for load in &kernel.loads {
+        let varying: Vec<(usize, &rumba_plan::Affine)> =
+            load.map.dims.iter().enumerate().filter(|(_, d)| d.uses(axis)).collect();
+        let [(dim, affine)] = varying[..] else {
+            if varying.is_empty() {
+                continue;
+            }
+            return None;
+        };
+        if affine.coefs[axis] != 1 || !affine.params.is_empty() {
+            return None;
+        }
+        let (mut least, mut most) = (affine.offset, affine.offset);
+        for (a, &c) in affine.coefs.iter().enumerate().filter(|&(a, _)| a != axis) {
+            let last = (kernel.domain[a].extent as i64 - 1).max(0).saturating_mul(c);
+            least = least.saturating_add(last.min(0));
+            most = most.saturating_add(last.max(0));
+        }
+        let extent = *plan.buffers[load.buffer.0 as usize].shape.get(dim)? as i64;
+        lo = lo.max(least.saturating_neg());
+        hi = hi.min(extent.saturating_sub(group).saturating_sub(most));
+    }
+    (lo <= hi).then_some(hi)
 }

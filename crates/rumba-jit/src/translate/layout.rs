@@ -37,7 +37,7 @@
 
 use super::network::Network;
 use super::spans::span_mask;
-use super::vector::{Phase, UNROLL};
+use super::vector::{LANES, Phase, UNROLL};
 use cranelift_codegen::ir::{Type, types};
 use rumba_ir::DType;
 use rumba_ir::numerics::Moments;
@@ -351,6 +351,9 @@ pub(super) struct ReducePlan {
     /// The vector form of the updates along a reduced innermost axis (see `horizontal.rs`;
     /// with `span_mask`, inside its spans).
     pub horizontal: Option<Phase>,
+    /// The vector form of a reduced innermost axis too short for `horizontal`'s groups (a
+    /// band of a few columns): one padded group per row (see `horizontal.rs`).
+    pub short: Option<Phase>,
     /// The polygon test masking every reduction, when the innermost loop can run over its
     /// spans only (see `spans.rs`).
     pub span_mask: Option<(ExprId, usize, Affine, Affine)>,
@@ -440,6 +443,10 @@ impl ReducePlan {
         let span_mask = span_mask(kernel).filter(|_| kernel.running.is_none());
         let horizontal =
             horizontal_phase(kernel, &layout, rank - 1, span_mask.is_some()).filter(|_| kernel.running.is_none());
+        let short = match (&horizontal, &span_mask, &kernel.running) {
+            (None, None, None) => short_phase(kernel, &layout, rank - 1),
+            _ => None,
+        };
         let jam = update.as_ref().and_then(|_| {
             let last = *inner.iter().rev().find(|&&a| kernel.domain[a].reduced)?;
             let after_are_lanes = inner
@@ -472,6 +479,7 @@ impl ReducePlan {
             epilogue,
             jam,
             horizontal,
+            short,
             span_mask,
         })
     }
@@ -530,15 +538,11 @@ fn epilogue_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase
     Phase::plan(kernel, &roots, &[], (axis, UNROLL), &acc_ok)
 }
 
-/// The vector form of a horizontal reduction (along a reduced innermost axis): every
-/// accumulator is exact in any order (integer min/max, integer sums; f32 min/max up to the
-/// sign of zero and NaN payloads, DESIGN §5), so a group's lanes can accumulate apart and be
-/// merged at the end of the row (`masked`: inside the spans of the polygon mask every
-/// reduction shares).
-fn horizontal_phase(kernel: &Kernel, layout: &Layout, axis: usize, masked: bool) -> Option<Phase> {
-    if !kernel.domain[axis].reduced {
-        return None;
-    }
+/// Whether every accumulator of a horizontal reduction is exact in any order (integer
+/// min/max, integer sums; f32 min/max up to the sign of zero and NaN payloads, DESIGN §5), so
+/// a group's lanes can accumulate apart and be merged at the end of the row (`masked`: inside
+/// the spans of the polygon mask every reduction shares).
+fn horizontal_exact(kernel: &Kernel, layout: &Layout, masked: bool) -> bool {
     // Counts are only kept for the polygon mask (whose spans the loop runs over) and NaN
     // skipping, which the vector loop does not do.
     let exact = |(red, acc): (&rumba_plan::Reduction, &AccLayout)| {
@@ -555,11 +559,45 @@ fn horizontal_phase(kernel: &Kernel, layout: &Layout, axis: usize, masked: bool)
                 _ => false,
             }
     };
-    if !kernel.reductions.iter().zip(&layout.accs).all(exact) {
+    kernel.reductions.iter().zip(&layout.accs).all(exact)
+}
+
+/// The vector form of a horizontal reduction (along a reduced innermost axis) whose
+/// accumulators are [`horizontal_exact`].
+fn horizontal_phase(kernel: &Kernel, layout: &Layout, axis: usize, masked: bool) -> Option<Phase> {
+    if !kernel.domain[axis].reduced || !horizontal_exact(kernel, layout, masked) {
         return None;
     }
     let roots: Vec<ExprId> = kernel.reductions.iter().map(|r| r.value).collect();
     let mut phase = Phase::plan(kernel, &roots, &[], (axis, UNROLL), &|_| false)?;
+    phase.stores = false;
+    Some(phase)
+}
+
+/// The vector form of a reduced innermost axis of 2 to 15 points (a band of columns), too
+/// short for [`horizontal_phase`]: the smallest group that covers the run and fills whole
+/// vectors of every accumulator (16 points for a u8 min/max, 8 or 16 for u16, else 4, 8 or
+/// 16). Its lanes past the run read neighbouring elements and are dropped before the merge;
+/// the translator places the group so that every lane reads inside its buffer, or keeps the
+/// scalar loop.
+fn short_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase> {
+    let n = kernel.domain[axis].extent;
+    if !kernel.domain[axis].reduced || !(2..LANES as usize * UNROLL).contains(&n) {
+        return None;
+    }
+    if !horizontal_exact(kernel, layout, false) {
+        return None;
+    }
+    let firsts = || layout.accs.iter().filter_map(|a| a.fields.first());
+    // Group loads come in 4, 8 and 16 bytes of u8 (`load_lanes`): 1, 2 or 4 vectors.
+    let mut unroll = n.div_ceil(LANES as usize).next_power_of_two();
+    if firsts().any(|f| *f == Field::U8) {
+        unroll = UNROLL;
+    } else if firsts().any(|f| *f == Field::U16) {
+        unroll = unroll.max(2);
+    }
+    let roots: Vec<ExprId> = kernel.reductions.iter().map(|r| r.value).collect();
+    let mut phase = Phase::plan_any_length(kernel, &roots, (axis, unroll))?;
     phase.stores = false;
     Some(phase)
 }

@@ -205,6 +205,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let inner = plan.inner.clone();
         let Some((jam_axis, factor)) = plan.jam else {
             let (rest, _) = inner.split_at(inner.len() - 1);
+            if let Some(phase) = &plan.short
+                && let Some(start) = super::horizontal::short_start(self.plan, self.kernel, phase.group())
+            {
+                return self.short_nest(plan, ranges, s, (phase, start), rest);
+            }
             return self.nest(rest, ranges, &mut |t| t.update_row(plan, ranges, s, 1));
         };
         let pos = inner

@@ -69,6 +69,29 @@ impl Phase {
         acc_ok: &dyn Fn(u32) -> bool,
         fixed: &[ExprId],
     ) -> Option<Phase> {
+        let phase = Phase::build(kernel, roots, weights, (axis, unroll), acc_ok, fixed)?;
+        // A vector loop that can never run is not worth compiling.
+        let extent = match kernel.schedule.tile_axis {
+            Some(t) if t == axis => kernel.domain[axis].extent.min(kernel.schedule.tile_len),
+            _ => kernel.domain[axis].extent,
+        };
+        (extent as i64 >= phase.group()).then_some(phase)
+    }
+
+    /// [`Phase::plan`] without its length check, for a group that covers a shorter run (the
+    /// caller deals with the lanes past it).
+    pub fn plan_any_length(kernel: &Kernel, roots: &[ExprId], (axis, unroll): (usize, usize)) -> Option<Phase> {
+        Phase::build(kernel, roots, &[], (axis, unroll), &|_| false, &[])
+    }
+
+    fn build(
+        kernel: &Kernel,
+        roots: &[ExprId],
+        weights: &[ExprId],
+        (axis, unroll): (usize, usize),
+        acc_ok: &dyn Fn(u32) -> bool,
+        fixed: &[ExprId],
+    ) -> Option<Phase> {
         kernel.domain.get(axis)?;
         let varying = varying(kernel, axis, fixed);
         if weights.iter().any(|w| varying[w.0 as usize]) {
@@ -105,18 +128,12 @@ impl Phase {
                 invariant.push(id);
             }
         }
-        let phase = Phase {
+        Some(Phase {
             axis,
             unroll,
             invariant,
             stores: true,
-        };
-        // A vector loop that can never run is not worth compiling.
-        let extent = match kernel.schedule.tile_axis {
-            Some(t) if t == axis => kernel.domain[axis].extent.min(kernel.schedule.tile_len),
-            _ => kernel.domain[axis].extent,
-        };
-        (extent as i64 >= phase.group()).then_some(phase)
+        })
     }
 }
 
@@ -244,6 +261,34 @@ impl Translator<'_, '_> {
         scalar: &mut dyn FnMut(&mut Self) -> Result<(), JitError>,
     ) -> Result<(), JitError> {
         let axis = phase.axis;
+        let ok = self.phase_rows(phase, jam)?;
+        let n = self.b.ins().isub(hi, lo);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let n = self.b.ins().smax(n, zero);
+        let whole = self.b.ins().band_imm_s(n, -phase.group());
+        let whole = self.b.ins().select(ok, whole, zero);
+        let vend = self.b.ins().iadd(lo, whole);
+        let group = phase.group();
+        self.for_loop_step(lo, vend, group, &mut |t, i| {
+            t.coords[axis] = Some(i);
+            t.substep(0);
+            let r = vector(t, i);
+            t.coords[axis] = None;
+            r
+        })?;
+        self.for_loop(vend, hi, &mut |t, i| {
+            t.coords[axis] = Some(i);
+            let r = scalar(t);
+            t.coords[axis] = None;
+            r
+        })
+    }
+
+    /// The set-up of a vector loop along `phase.axis` at the current coordinates: invariants
+    /// and row addresses (per sub-step of `jam`), sub-step 0 made current. Returns whether the
+    /// vector loop may run for this call (the run-time stride condition).
+    pub(super) fn phase_rows(&mut self, phase: &Phase, jam: Option<(usize, usize)>) -> Result<Value, JitError> {
+        let axis = phase.axis;
         self.coords[axis] = None;
         self.jrows.clear();
         self.jinvariant.clear();
@@ -285,27 +330,7 @@ impl Translator<'_, '_> {
         let (loads_ok, all_ok) = self
             .vec_ok
             .ok_or_else(|| JitError::codegen("vector loop without a run-time condition"))?;
-        let ok = if phase.stores { all_ok } else { loads_ok };
-        let n = self.b.ins().isub(hi, lo);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        let n = self.b.ins().smax(n, zero);
-        let whole = self.b.ins().band_imm_s(n, -phase.group());
-        let whole = self.b.ins().select(ok, whole, zero);
-        let vend = self.b.ins().iadd(lo, whole);
-        let group = phase.group();
-        self.for_loop_step(lo, vend, group, &mut |t, i| {
-            t.coords[axis] = Some(i);
-            t.substep(0);
-            let r = vector(t, i);
-            t.coords[axis] = None;
-            r
-        })?;
-        self.for_loop(vend, hi, &mut |t, i| {
-            t.coords[axis] = Some(i);
-            let r = scalar(t);
-            t.coords[axis] = None;
-            r
-        })
+        Ok(if phase.stores { all_ok } else { loads_ok })
     }
 
     /// Makes sub-step `j` of the jammed axis current for vector values: its row addresses and

@@ -163,6 +163,14 @@ impl Owned {
         }
     }
 
+    /// Its size in bytes.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Owned::Array(a) => a.shape().iter().product::<usize>() * a.dtype().size(),
+            Owned::Fresh(f) => f.bytes(),
+        }
+    }
+
     /// The array, after the plan's kernels have all run.
     ///
     /// # Safety

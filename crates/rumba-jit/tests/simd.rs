@@ -519,6 +519,36 @@ fn short_bands_padded_at_every_edge() {
     }
 }
 
+/// Running float windows (sum/mean/var/std) whose NaN/±Inf counts are zero in most
+/// windows: the epilogue's version without counts (taken while no window of a block has held
+/// a special value since its rebuild) and the counted one, across restarts, one-row tiles
+/// and the windows a special value enters and leaves.
+#[test]
+fn running_windows_with_a_few_special_values() {
+    let (t, h, w) = (40, 9, 20);
+    let mut x = ArrayD::<f32>::from_shape_fn(IxDyn(&[t, h, w, 1]), |i| {
+        ((i[0] * 31 + i[1] * 7 + i[2] * 3) % 97) as f32 * 0.37 - 11.0
+    });
+    x[[7, 1, 5, 0]] = f32::NAN;
+    x[[25, 0, 3, 0]] = f32::INFINITY;
+    x[[26, 0, 3, 0]] = f32::NEG_INFINITY;
+    x[[33, 2, 19, 0]] = f32::INFINITY;
+    x[[12, 8, 9, 0]] = f32::NEG_INFINITY;
+    let data = Array::F32(x);
+    for stat in [Stat::Sum, Stat::Mean, Stat::Var, Stat::Std] {
+        for size in [3, 10] {
+            for skip_nan in [false, true] {
+                let b = Builder::new();
+                let input = b.input("x", DType::F32, [None, None, None, Some(1)]);
+                let out = input.window(stat, 0, size, skip_nan);
+                let graph = b.build([("w", &out)]).unwrap();
+                let what = format!("window {stat:?} {size} skip_nan {skip_nan}");
+                check(&what, &graph, &[("x", data.view())]);
+            }
+        }
+    }
+}
+
 #[test]
 fn windows_and_sliding_pipelines() {
     for dtype in NUMERIC {

@@ -758,7 +758,7 @@ mod tests {
     fn populate_faults_in_large_buffers_and_keeps_their_bytes() {
         let crew = crew::Crew::new(2).unwrap();
         let shape = [3, 1024, 1024];
-        let mut fresh = Fresh::new(DType::F32, &shape).unwrap();
+        let fresh = Fresh::new(DType::F32, &shape).unwrap();
         let bytes = fresh.bytes();
         let raw = fresh.raw();
         // SAFETY: `raw.ptr` holds `bytes` bytes owned by `fresh`.

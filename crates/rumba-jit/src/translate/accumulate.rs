@@ -295,6 +295,7 @@ impl Translator<'_, '_> {
         let ninf = self.b.ins().fcmp(FloatCC::Equal, x, ninf);
         let special = self.b.ins().bor(nan, pinf);
         let special = self.b.ins().bor(special, ninf);
+        self.mark_specials(plan, s, Some(special));
         let zero = self.b.ins().f64const(0.0);
         let counts = acc.fields.len() - 3;
         for (f, flag) in [nan, pinf, ninf].into_iter().enumerate() {

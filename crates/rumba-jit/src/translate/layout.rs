@@ -260,6 +260,10 @@ pub(super) struct Layout {
     /// Per reduction: byte offset of its position-major values (a running min/max's suffix
     /// extremes, a network's values; 0 for others).
     pub positions: Vec<i64>,
+    /// Byte offset of the specials flag (an i64) of a running float window: nonzero once a
+    /// NaN or ±Inf entered the window of any lane of the block since the last rebuild, so
+    /// while it is 0 every NaN/±Inf count is 0 and the epilogue skips them (`running.rs`).
+    pub specials: Option<i64>,
     /// Scratch bytes in all.
     pub bytes: i64,
 }
@@ -302,12 +306,20 @@ impl Layout {
                 at - capacity * row
             })
             .collect();
+        let specials = accs
+            .iter()
+            .any(|a| matches!(a.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)))
+            .then(|| {
+                at += 16;
+                at - 16
+            });
         Layout {
             lanes,
             offsets,
             capacity,
             values,
             positions,
+            specials,
             bytes: at,
             accs,
         }

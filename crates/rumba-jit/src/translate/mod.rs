@@ -133,6 +133,13 @@ pub(crate) struct Translator<'a, 'f> {
     /// A running window's position within its restart period (`k mod size`) while its
     /// epilogue runs.
     window_position: Option<Value>,
+    /// Whether the epilogue being emitted runs only where no window of the block holds a NaN
+    /// or ±Inf (`Layout::specials`), so running float results skip their counts.
+    no_specials: bool,
+    /// A running window's step as two sub-steps of a jam along the window axis: the
+    /// positions (entering `size − 1`, leaving −1) and their signs, replacing the jam's
+    /// consecutive points (`running.rs`).
+    step_points: Option<[(i64, Sign); 2]>,
     ptr: Type,
 }
 
@@ -202,6 +209,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             sign: Sign::Add,
             rebuilding: false,
             window_position: None,
+            no_specials: false,
+            step_points: None,
             ptr,
         };
         t.prologue();
@@ -310,6 +319,18 @@ impl<'a, 'f> Translator<'a, 'f> {
                 }
             })
             .collect()
+    }
+
+    /// Makes sub-step `j` of the jam along axis `a` current in the coordinates (and the
+    /// sign, for a running step's points): `base + j`, or the step's `j`-th position.
+    fn jam_point(&mut self, a: usize, base: Option<Value>, j: usize) {
+        if let Some(points) = self.step_points {
+            let (position, sign) = points[j];
+            self.coords[a] = Some(self.b.ins().iconst(types::I64, position));
+            self.sign = sign;
+        } else if let Some(base) = base {
+            self.coords[a] = Some(self.b.ins().iadd_imm_s(base, j as i64));
+        }
     }
 
     /// `for i in lo..hi { body(i) }`.

@@ -166,7 +166,28 @@ impl<'a, 'f> Translator<'a, 'f> {
                 })?;
             }
         }
+        if let Some(offset) = layout.specials {
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.ins().store(super::vexpr::vflags(), zero, s.base, offset as i32);
+        }
         Ok(())
+    }
+
+    /// Marks the block's window as holding (or having held) a NaN or ±Inf since the rebuild:
+    /// where the i8 `special` is 1, or unconditionally without one (the vector update's
+    /// branch for groups with a special value).
+    pub(super) fn mark_specials(&mut self, plan: &ReducePlan, s: &Scratch, special: Option<Value>) {
+        let Some(offset) = plan.layout.specials else { return };
+        let flags = super::vexpr::vflags();
+        let flag = match special {
+            Some(special) => {
+                let one = self.b.ins().uextend(types::I64, special);
+                let flag = self.b.ins().load(types::I64, flags, s.base, offset as i32);
+                self.b.ins().bor(flag, one)
+            }
+            None => self.b.ins().iconst(types::I64, 1),
+        };
+        self.b.ins().store(flags, flag, s.base, offset as i32);
     }
 
     /// The lane index of the current coordinates within the block (`ranges` give each lane
@@ -255,8 +276,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         let mut scalar = |t: &mut Self| {
             let base = jam.and_then(|(a, _)| t.coords[a]);
             for j in 0..steps {
-                if let (Some((a, _)), Some(base)) = (jam, base) {
-                    t.coords[a] = Some(t.b.ins().iadd_imm_s(base, j as i64));
+                if let Some((a, _)) = jam {
+                    t.jam_point(a, base, j);
                 }
                 t.memo.clear();
                 let q = t.lane(plan, ranges)?;
@@ -292,6 +313,49 @@ impl<'a, 'f> Translator<'a, 'f> {
         ranges: &[(Value, Value)],
         s: &Scratch,
     ) -> Result<(), JitError> {
+        let rest = match plan.lane_axes.split_last() {
+            Some((_, rest)) => rest.to_vec(),
+            None => Vec::new(),
+        };
+        self.nest(&rest, ranges, &mut |t| t.epilogue_row(plan, ranges, s))
+    }
+
+    /// The epilogue of the lanes of the innermost lane axis at the current coordinates of the
+    /// others (its vector loop where it has one).
+    pub(super) fn epilogue_row(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+    ) -> Result<(), JitError> {
+        let Some(offset) = plan.layout.specials else {
+            return self.epilogue_loops(plan, ranges, s);
+        };
+        // Two versions: without NaN/±Inf counts while no window of the block holds one.
+        let flag = self
+            .b
+            .ins()
+            .load(types::I64, super::vexpr::vflags(), s.base, offset as i32);
+        let (plain, counted, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(flag, counted, &[], plain, &[]);
+        for (block, no_specials) in [(plain, true), (counted, false)] {
+            self.b.switch_to_block(block);
+            // Only the test above jumps here.
+            self.b.seal_block(block);
+            self.no_specials = no_specials;
+            let r = self.epilogue_loops(plan, ranges, s);
+            self.no_specials = false;
+            r?;
+            self.b.ins().jump(done, &[]);
+        }
+        self.b.switch_to_block(done);
+        // Both versions are emitted.
+        self.b.seal_block(done);
+        Ok(())
+    }
+
+    /// [`Translator::epilogue_row`] in one version.
+    fn epilogue_loops(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
         let mut scalar = |t: &mut Self| {
             t.memo.clear();
             let q = t.lane(plan, ranges)?;
@@ -305,27 +369,23 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
             t.store_all()
         };
-        let lanes = plan.lane_axes.clone();
-        match (&plan.epilogue, lanes.split_last()) {
-            (Some(phase), Some((&last, rest))) if last == phase.axis => {
-                let rest = rest.to_vec();
-                self.nest(&rest, ranges, &mut |t| {
-                    t.inner_loop(
-                        phase,
-                        ranges[last],
-                        None,
-                        &mut |t, i| {
-                            t.epilogue_lane = Some(t.lane(plan, ranges)?);
-                            let r = t.vstore_all(i);
-                            t.epilogue_lane = None;
-                            r
-                        },
-                        &mut scalar,
-                    )
-                })?;
-                Ok(())
-            }
-            _ => self.nest(&lanes, ranges, &mut scalar),
+        let Some(&last) = plan.lane_axes.last() else {
+            return scalar(self);
+        };
+        match &plan.epilogue {
+            Some(phase) if last == phase.axis => self.inner_loop(
+                phase,
+                ranges[last],
+                None,
+                &mut |t, i| {
+                    t.epilogue_lane = Some(t.lane(plan, ranges)?);
+                    let r = t.vstore_all(i);
+                    t.epilogue_lane = None;
+                    r
+                },
+                &mut scalar,
+            ),
+            _ => self.nest(&[last], ranges, &mut scalar),
         }
     }
 }

@@ -15,6 +15,13 @@
 //! the entering and the leaving position at a step), and runs the epilogue on the finished
 //! rows (`x[t] / S[t]`, stores).
 //!
+//! A step of a sums-or-moments window runs row by row of the block's lanes: each group of
+//! lanes loads its accumulators once, adds the entering value and removes the leaving one
+//! (a jam of two sub-steps, `Translator::step_points`), and the row's epilogue follows while
+//! its accumulators are in L1. The epilogue has a version without the NaN/±Inf counts,
+//! taken while no window of the block has held such a value since its rebuild
+//! (`Layout::specials`, set by the updates' non-finite branches).
+//!
 //! Per point of the axes outside the running axis `k`, a tile sweeps `k` from the restart
 //! point at or before its first output (`Running::sweep_start`), rebuilding where
 //! `Running::rebuilds` says and storing from its first output on. The lanes are the tile's
@@ -272,39 +279,120 @@ impl Translator<'_, '_> {
             t.b.switch_to_block(step_block);
             // Only the test above jumps here.
             t.b.seal_block(step_block);
-            for (position, sign) in [(size - 1, Sign::Add), (-1, Sign::Remove)] {
-                t.coords[j] = Some(t.b.ins().iconst(types::I64, position));
-                t.sign = sign;
-                let r = t.update_lanes(plan, ranges, s);
-                t.sign = Sign::Add;
-                r?;
+            let done = t.b.create_block();
+            let period = t.b.ins().iconst(types::I64, size);
+            let position = t.b.ins().urem(kk, period);
+            let stores = t.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kk, k_lo);
+            match plan.lane_axes.split_last() {
+                Some((_, rest)) if !rest.is_empty() => {
+                    // Row by row: each row's lanes add, remove and finish while their
+                    // accumulators are in L1 (the same operations per lane, in the same order).
+                    let rest = rest.to_vec();
+                    t.nest(&rest, ranges, &mut |t| {
+                        t.step_row(plan, ranges, s, size)?;
+                        t.when(stores, &mut |t| {
+                            t.window_position = Some(position);
+                            let r = t.epilogue_row(plan, ranges, s);
+                            t.window_position = None;
+                            r
+                        })
+                    })?;
+                }
+                _ => {
+                    for (position, sign) in [(size - 1, Sign::Add), (-1, Sign::Remove)] {
+                        t.coords[j] = Some(t.b.ins().iconst(types::I64, position));
+                        t.sign = sign;
+                        let r = t.update_lanes(plan, ranges, s);
+                        t.sign = Sign::Add;
+                        r?;
+                    }
+                    t.coords[j] = None;
+                    t.memo.clear();
+                    t.when(stores, &mut |t| {
+                        t.window_position = Some(position);
+                        let r = t.epilogue_nest(plan, ranges, s);
+                        t.window_position = None;
+                        r
+                    })?;
+                }
             }
-            t.coords[j] = None;
-            t.b.ins().jump(joined, &[]);
+            t.b.ins().jump(done, &[]);
 
             t.b.switch_to_block(joined);
-            // Both branches are emitted.
+            // Only the rebuild jumps here.
             t.b.seal_block(joined);
             t.memo.clear();
-            let (store_block, done) = (t.b.create_block(), t.b.create_block());
             let stores = t.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kk, k_lo);
-            t.b.ins().brif(stores, store_block, &[], done, &[]);
-            t.b.switch_to_block(store_block);
-            // Only the test above jumps here.
-            t.b.seal_block(store_block);
             let period = t.b.ins().iconst(types::I64, size);
-            t.window_position = Some(t.b.ins().urem(kk, period));
-            let r = t.epilogue_nest(plan, ranges, s);
-            t.window_position = None;
-            r?;
+            let position = t.b.ins().urem(kk, period);
+            t.when(stores, &mut |t| {
+                t.window_position = Some(position);
+                let r = t.epilogue_nest(plan, ranges, s);
+                t.window_position = None;
+                r
+            })?;
             t.b.ins().jump(done, &[]);
             t.b.switch_to_block(done);
-            // The test and the epilogue jump here.
+            // The step and the rebuild are its predecessors, both emitted.
             t.b.seal_block(done);
             t.memo.clear();
             Ok(())
         })?;
         self.coords[k] = None;
+        Ok(())
+    }
+
+    /// One step of the window for the lanes of the current row: the entering value (position
+    /// `size − 1`) added, then the leaving one (position −1) removed.
+    fn step_row(
+        &mut self,
+        plan: &ReducePlan,
+        ranges: &[(Value, Value)],
+        s: &Scratch,
+        size: i64,
+    ) -> Result<(), JitError> {
+        let j = self
+            .kernel
+            .running
+            .as_ref()
+            .ok_or_else(|| JitError::codegen("a running step without its window"))?
+            .axis
+            + 1;
+        let points = [(size - 1, Sign::Add), (-1, Sign::Remove)];
+        if plan.update.is_some() && plan.jam.map(|(a, _)| a) == Some(j) {
+            // One pass: each group of lanes loads its accumulators once, adds the entering
+            // value, removes the leaving one and stores them (the jam's two sub-steps).
+            self.step_points = Some(points);
+            let r = self.update_row(plan, ranges, s, 2);
+            self.step_points = None;
+            self.sign = Sign::Add;
+            r?;
+        } else {
+            for (position, sign) in points {
+                self.coords[j] = Some(self.b.ins().iconst(types::I64, position));
+                self.sign = sign;
+                let r = self.update_row(plan, ranges, s, 1);
+                self.sign = Sign::Add;
+                r?;
+            }
+        }
+        self.coords[j] = None;
+        self.memo.clear();
+        Ok(())
+    }
+
+    /// Runs `body` where `cond` holds.
+    fn when(&mut self, cond: Value, body: &mut dyn FnMut(&mut Self) -> Result<(), JitError>) -> Result<(), JitError> {
+        let (then, after) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(cond, then, &[], after, &[]);
+        self.b.switch_to_block(then);
+        // Only the test above jumps here.
+        self.b.seal_block(then);
+        body(self)?;
+        self.b.ins().jump(after, &[]);
+        self.b.switch_to_block(after);
+        // The test and the body are its predecessors, both emitted.
+        self.b.seal_block(after);
         Ok(())
     }
 

@@ -295,8 +295,8 @@ impl Translator<'_, '_> {
         let (jam_axis, steps) = jam.map_or((None, 1), |(a, n)| (Some(a), n));
         let base = jam_axis.and_then(|a| self.coords[a]);
         for j in 0..steps {
-            if let (Some(a), Some(base)) = (jam_axis, base) {
-                self.coords[a] = Some(self.b.ins().iadd_imm_s(base, j as i64));
+            if let Some(a) = jam_axis {
+                self.jam_point(a, base, j);
             }
             self.memo.clear();
             let mut inv = HashMap::new();

@@ -133,8 +133,8 @@ impl Translator<'_, '_> {
         let t0 = self.uniform_count(plan);
         let t0 = self.b.ins().iadd_imm_s(t0, -1);
         for j in 0..steps {
-            if let (Some(a), Some(base)) = (axis, base) {
-                self.coords[a] = Some(self.b.ins().iadd_imm_s(base, j as i64));
+            if let Some(a) = axis {
+                self.jam_point(a, base, j);
             }
             self.substep(j);
             for (r, fields) in regs.iter_mut().enumerate() {
@@ -164,7 +164,11 @@ impl Translator<'_, '_> {
                         let done = std::mem::take(&mut keys[r]);
                         self.store_keys(plan, r, q, s, slot, &done);
                     }
-                } else if steps > 1 && (is_u8_sum(plan, r) || is_u8_moments(plan, r)) && self.sign == Sign::Add {
+                } else if steps > 1
+                    && (is_u8_sum(plan, r) || is_u8_moments(plan, r))
+                    && self.sign == Sign::Add
+                    && self.step_points.is_none()
+                {
                     let value = self.kernel.reductions[r].value;
                     let x = self.native_value(value, i, Field::U8)?[0];
                     // Two points' bytes at a time: interleaved and summed pairwise (and, for
@@ -467,11 +471,13 @@ impl Translator<'_, '_> {
         // Finite lanes (|x| < ∞, false for NaN) are the common case: the NaN/±Inf counts stay
         // in scratch (`register_fields`) and are only updated, on a branch, when some lane of
         // the group is not finite.
+        // x − x is 0 for finite x and NaN for NaN and ±Inf: two instructions, where |x| < ∞
+        // needs a mask constant and two more.
         let finite: Vec<Value> = x
             .iter()
             .map(|&x| {
-                let magnitude = self.b.ins().fabs(x);
-                let m = self.b.ins().fcmp(FloatCC::LessThan, magnitude, pinf);
+                let d = self.b.ins().fsub(x, x);
+                let m = self.b.ins().fcmp(FloatCC::Ordered, d, d);
                 self.vcast_bits(types::I64X2, m)
             })
             .collect();
@@ -482,6 +488,7 @@ impl Translator<'_, '_> {
         self.b.switch_to_block(specials);
         // Only the test above jumps here.
         self.b.seal_block(specials);
+        self.mark_specials(plan, s, None);
         let mut kinds: [Vec<Value>; 3] = Default::default();
         for &x in &x {
             kinds[0].push(self.b.ins().fcmp(FloatCC::Unordered, x, x));
@@ -711,6 +718,33 @@ impl Translator<'_, '_> {
         let r = r as usize;
         let red = self.kernel.reductions[r].clone();
         let acc = plan.layout.accs[r].clone();
+        if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) && self.no_specials {
+            // No NaN/±Inf in any window of the block (`Layout::specials`): every count is 0,
+            // so the result is the plain one (`running_float_result` with zero counts).
+            let n = self.b.ins().f64const(plan.layout.capacity as f64);
+            let n = self.b.ins().splat(types::F64X2, n);
+            let pairs: Vec<Value> = if acc.algorithm == Some(Algorithm::FloatSum) {
+                let sums = self.load_field(&plan, r, 0, q, &s);
+                match red.kind {
+                    Accumulate::Stat(ReduceKind::Mean) => sums.into_iter().map(|v| self.b.ins().fdiv(v, n)).collect(),
+                    _ => sums,
+                }
+            } else {
+                let s1 = self.load_field(&plan, r, 1, q, &s);
+                let s2 = self.load_field(&plan, r, 2, q, &s);
+                s1.into_iter()
+                    .zip(s2)
+                    .map(|(s1, s2)| {
+                        let var = self.var_from_shifted_sums(n, s1, s2);
+                        match red.kind {
+                            Accumulate::Stat(ReduceKind::Std) => self.b.ins().sqrt(var),
+                            _ => var,
+                        }
+                    })
+                    .collect()
+            };
+            return Ok(self.f32_lanes(&pairs));
+        }
         if matches!(acc.algorithm, Some(Algorithm::FloatSum | Algorithm::Shifted)) {
             let fields: Vec<Vec<Value>> = (0..acc.fields.len())
                 .map(|f| self.load_field(&plan, r, f, q, &s))

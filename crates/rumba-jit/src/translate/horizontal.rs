@@ -76,22 +76,8 @@ impl Translator<'_, '_> {
         let axis = phase.axis;
         self.coords[axis] = None;
         let q = self.lane(plan, ranges)?;
-        let shapes: Vec<Shape> = (0..self.kernel.reductions.len())
-            .map(|r| shape(plan, r, phase.unroll))
-            .collect::<Result<_, _>>()?;
-        let vars: Vec<Vec<Variable>> = shapes
-            .iter()
-            .map(|sh| {
-                let identity = self.identity(*sh);
-                (0..sh.count)
-                    .map(|_| {
-                        let var = self.b.declare_var(sh.ty);
-                        self.b.def_var(var, identity);
-                        var
-                    })
-                    .collect()
-            })
-            .collect();
+        let shapes = shapes(plan, phase.unroll)?;
+        let vars = self.vector_accumulators(&shapes);
         let taken = self.b.declare_var(types::I64);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.def_var(taken, zero);
@@ -100,14 +86,7 @@ impl Translator<'_, '_> {
             (lo, hi),
             None,
             &mut |t, i| {
-                for (r, sh) in shapes.iter().enumerate() {
-                    let x = t.group_value(r, *sh, i)?;
-                    for (&var, x) in vars[r].iter().zip(x) {
-                        let acc = t.b.use_var(var);
-                        let acc = t.apply(sh.op, acc, x);
-                        t.b.def_var(var, acc);
-                    }
-                }
+                t.accumulate_group(&shapes, &vars, i)?;
                 let n = t.b.use_var(taken);
                 let n = t.b.ins().iadd_imm_s(n, phase.group());
                 t.b.def_var(taken, n);
@@ -128,10 +107,7 @@ impl Translator<'_, '_> {
         )?;
         for (r, sh) in shapes.iter().enumerate() {
             let vs: Vec<Value> = vars[r].iter().map(|&v| self.b.use_var(v)).collect();
-            let v = self.fold_lanes(*sh, &vs);
-            let best = self.field_load(plan, r, 0, q, s);
-            let best = self.apply(sh.op, best, v);
-            self.field_store(plan, r, 0, q, s, best);
+            self.merge_lanes(plan, (r, *sh), &vs, q, s);
             let acc = &plan.layout.accs[r];
             if acc.counted {
                 let count = acc.fields.len();
@@ -160,23 +136,9 @@ impl Translator<'_, '_> {
             _ => None,
         };
         let around = &rest[..rest.len() - usize::from(carry.is_some())];
-        let shapes: Vec<Shape> = (0..self.kernel.reductions.len())
-            .map(|r| shape(plan, r, phase.unroll))
-            .collect::<Result<_, _>>()?;
+        let shapes = shapes(plan, phase.unroll)?;
         self.nest(around, ranges, &mut |t| {
-            let vars: Vec<Vec<Variable>> = shapes
-                .iter()
-                .map(|sh| {
-                    let identity = t.identity(*sh);
-                    (0..sh.count)
-                        .map(|_| {
-                            let var = t.b.declare_var(sh.ty);
-                            t.b.def_var(var, identity);
-                            var
-                        })
-                        .collect()
-                })
-                .collect();
+            let vars = t.vector_accumulators(&shapes);
             match carry {
                 Some(a) => {
                     let (lo, hi) = ranges[a];
@@ -209,10 +171,7 @@ impl Translator<'_, '_> {
                         t.vcast_bits(sh.ty, v)
                     })
                     .collect();
-                let v = t.fold_lanes(*sh, &vs);
-                let best = t.field_load(plan, r, 0, q, s);
-                let best = t.apply(sh.op, best, v);
-                t.field_store(plan, r, 0, q, s, best);
+                t.merge_lanes(plan, (r, *sh), &vs, q, s);
             }
             Ok(())
         })
@@ -238,16 +197,9 @@ impl Translator<'_, '_> {
         self.for_loop_step(first, end, phase.group(), &mut |t, i| {
             t.coords[axis] = Some(i);
             t.substep(0);
-            for (r, sh) in shapes.iter().enumerate() {
-                let x = t.group_value(r, *sh, i)?;
-                for (&var, x) in vars[r].iter().zip(x) {
-                    let acc = t.b.use_var(var);
-                    let acc = t.apply(sh.op, acc, x);
-                    t.b.def_var(var, acc);
-                }
-            }
+            let r = t.accumulate_group(shapes, vars, i);
             t.coords[axis] = None;
-            Ok(())
+            r
         })?;
         let zero = self.b.ins().iconst(types::I64, 0);
         let all = self.b.ins().iconst(types::I64, run);
@@ -262,6 +214,44 @@ impl Translator<'_, '_> {
             t.coords[axis] = None;
             Ok(())
         })
+    }
+
+    /// Vector accumulators (variables) for `shapes`, each vector at its operation's identity.
+    fn vector_accumulators(&mut self, shapes: &[Shape]) -> Vec<Vec<Variable>> {
+        shapes
+            .iter()
+            .map(|sh| {
+                let identity = self.identity(*sh);
+                (0..sh.count)
+                    .map(|_| {
+                        let var = self.b.declare_var(sh.ty);
+                        self.b.def_var(var, identity);
+                        var
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every reduction's value for the group at `i` into its vector accumulators.
+    fn accumulate_group(&mut self, shapes: &[Shape], vars: &[Vec<Variable>], i: Value) -> Result<(), JitError> {
+        for (r, sh) in shapes.iter().enumerate() {
+            let x = self.group_value(r, *sh, i)?;
+            for (&var, x) in vars[r].iter().zip(x) {
+                let acc = self.b.use_var(var);
+                let acc = self.apply(sh.op, acc, x);
+                self.b.def_var(var, acc);
+            }
+        }
+        Ok(())
+    }
+
+    /// The lanes of reduction `r`'s vectors `vs` folded and merged into lane `q`'s best value.
+    fn merge_lanes(&mut self, plan: &ReducePlan, (r, sh): (usize, Shape), vs: &[Value], q: Value, s: &Scratch) {
+        let v = self.fold_lanes(sh, vs);
+        let best = self.field_load(plan, r, 0, q, s);
+        let best = self.apply(sh.op, best, v);
+        self.field_store(plan, r, 0, q, s, best);
     }
 
     /// The identity of `sh.op` in every lane.
@@ -336,6 +326,11 @@ impl Translator<'_, '_> {
         }
         self.b.ins().extractlane(v, 0)
     }
+}
+
+/// The vector accumulators of every reduction for a group of `4·unroll` points.
+fn shapes(plan: &ReducePlan, unroll: usize) -> Result<Vec<Shape>, JitError> {
+    (0..plan.layout.accs.len()).map(|r| shape(plan, r, unroll)).collect()
 }
 
 /// The vector accumulators of reduction `r` for a group of `4·unroll` points.

@@ -609,7 +609,7 @@ fn short_phase(kernel: &Kernel, layout: &Layout, axis: usize) -> Option<Phase> {
         unroll = unroll.max(2);
     }
     let roots: Vec<ExprId> = kernel.reductions.iter().map(|r| r.value).collect();
-    let mut phase = Phase::plan_any_length(kernel, &roots, (axis, unroll))?;
+    let mut phase = Phase::plan_any_length(kernel, &roots, &[], (axis, unroll), &|_| false, &[])?;
     phase.stores = false;
     Some(phase)
 }

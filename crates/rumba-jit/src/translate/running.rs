@@ -261,7 +261,10 @@ impl Translator<'_, '_> {
         self.for_loop(start, k_hi, &mut |t, kk| {
             t.coords[k] = Some(kk);
             let rebuild = t.rebuilds(running, kk, start);
-            let (rebuild_block, step_block, joined) = (t.b.create_block(), t.b.create_block(), t.b.create_block());
+            let stores = t.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kk, k_lo);
+            let period = t.b.ins().iconst(types::I64, size);
+            let output = (stores, t.b.ins().urem(kk, period));
+            let (rebuild_block, step_block, done) = (t.b.create_block(), t.b.create_block(), t.b.create_block());
             t.b.ins().brif(rebuild, rebuild_block, &[], step_block, &[]);
 
             t.b.switch_to_block(rebuild_block);
@@ -274,62 +277,22 @@ impl Translator<'_, '_> {
             r?;
             t.unset_shifts_to_zero(plan, s)?;
             t.suffix_extremes(plan, s)?;
-            t.b.ins().jump(joined, &[]);
+            t.memo.clear();
+            t.finish_outputs(output, &mut |t| t.epilogue_nest(plan, ranges, s))?;
+            t.b.ins().jump(done, &[]);
 
             t.b.switch_to_block(step_block);
             // Only the test above jumps here.
             t.b.seal_block(step_block);
-            let done = t.b.create_block();
-            let period = t.b.ins().iconst(types::I64, size);
-            let position = t.b.ins().urem(kk, period);
-            let stores = t.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kk, k_lo);
-            match plan.lane_axes.split_last() {
-                Some((_, rest)) if !rest.is_empty() => {
-                    // Row by row: each row's lanes add, remove and finish while their
-                    // accumulators are in L1 (the same operations per lane, in the same order).
-                    let rest = rest.to_vec();
-                    t.nest(&rest, ranges, &mut |t| {
-                        t.step_row(plan, ranges, s, size)?;
-                        t.when(stores, &mut |t| {
-                            t.window_position = Some(position);
-                            let r = t.epilogue_row(plan, ranges, s);
-                            t.window_position = None;
-                            r
-                        })
-                    })?;
-                }
-                _ => {
-                    for (position, sign) in [(size - 1, Sign::Add), (-1, Sign::Remove)] {
-                        t.coords[j] = Some(t.b.ins().iconst(types::I64, position));
-                        t.sign = sign;
-                        let r = t.update_lanes(plan, ranges, s);
-                        t.sign = Sign::Add;
-                        r?;
-                    }
-                    t.coords[j] = None;
-                    t.memo.clear();
-                    t.when(stores, &mut |t| {
-                        t.window_position = Some(position);
-                        let r = t.epilogue_nest(plan, ranges, s);
-                        t.window_position = None;
-                        r
-                    })?;
-                }
-            }
-            t.b.ins().jump(done, &[]);
-
-            t.b.switch_to_block(joined);
-            // Only the rebuild jumps here.
-            t.b.seal_block(joined);
-            t.memo.clear();
-            let stores = t.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kk, k_lo);
-            let period = t.b.ins().iconst(types::I64, size);
-            let position = t.b.ins().urem(kk, period);
-            t.when(stores, &mut |t| {
-                t.window_position = Some(position);
-                let r = t.epilogue_nest(plan, ranges, s);
-                t.window_position = None;
-                r
+            // Row by row: each row's lanes add, remove and finish while their accumulators
+            // are in L1 (the same operations per lane, in the same order).
+            let rest = plan
+                .lane_axes
+                .split_last()
+                .map_or(Vec::new(), |(_, rest)| rest.to_vec());
+            t.nest(&rest, ranges, &mut |t| {
+                t.step_row(plan, ranges, s, size)?;
+                t.finish_outputs(output, &mut |t| t.epilogue_row(plan, ranges, s))
             })?;
             t.b.ins().jump(done, &[]);
             t.b.switch_to_block(done);
@@ -342,8 +305,9 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// One step of the window for the lanes of the current row: the entering value (position
-    /// `size − 1`) added, then the leaving one (position −1) removed.
+    /// One step of the window for the lanes of the current row (of the innermost lane axis;
+    /// the block's single lane when there is none): the entering value (position `size − 1`)
+    /// added, then the leaving one (position −1) removed.
     fn step_row(
         &mut self,
         plan: &ReducePlan,
@@ -371,7 +335,15 @@ impl Translator<'_, '_> {
             for (position, sign) in points {
                 self.coords[j] = Some(self.b.ins().iconst(types::I64, position));
                 self.sign = sign;
-                let r = self.update_row(plan, ranges, s, 1);
+                let r = match plan.lane_axes.is_empty() {
+                    // A single lane: its accumulators, once.
+                    true => (0..self.kernel.reductions.len()).try_for_each(|r| {
+                        self.memo.clear();
+                        let q = self.b.ins().iconst(types::I64, 0);
+                        self.update(plan, r, q, s)
+                    }),
+                    false => self.update_row(plan, ranges, s, 1),
+                };
                 self.sign = Sign::Add;
                 r?;
             }
@@ -379,6 +351,21 @@ impl Translator<'_, '_> {
         self.coords[j] = None;
         self.memo.clear();
         Ok(())
+    }
+
+    /// Runs `epilogue` where `stores` holds (output `kk` is one of the tile's, `kk ≥ k_lo`: a
+    /// sweep starts at the restart point before), with the window position `kk mod size` set.
+    fn finish_outputs(
+        &mut self,
+        (stores, position): (Value, Value),
+        epilogue: &mut dyn FnMut(&mut Self) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        self.when(stores, &mut |t| {
+            t.window_position = Some(position);
+            let r = epilogue(t);
+            t.window_position = None;
+            r
+        })
     }
 
     /// Runs `body` where `cond` holds.
@@ -394,20 +381,6 @@ impl Translator<'_, '_> {
         // The test and the body are its predecessors, both emitted.
         self.b.seal_block(after);
         Ok(())
-    }
-
-    /// Feeds every lane of the block the value at the current window position.
-    fn update_lanes(&mut self, plan: &ReducePlan, ranges: &[(Value, Value)], s: &Scratch) -> Result<(), JitError> {
-        let Some((_, rest)) = plan.lane_axes.split_last() else {
-            self.memo.clear();
-            let q = self.b.ins().iconst(types::I64, 0);
-            for r in 0..self.kernel.reductions.len() {
-                self.update(plan, r, q, s)?;
-            }
-            return Ok(());
-        };
-        let rest = rest.to_vec();
-        self.nest(&rest, ranges, &mut |t| t.update_row(plan, ranges, s, 1))
     }
 
     /// After a rebuild, the shift of every lane that saw no finite value becomes 0.

@@ -69,7 +69,7 @@ impl Phase {
         acc_ok: &dyn Fn(u32) -> bool,
         fixed: &[ExprId],
     ) -> Option<Phase> {
-        let phase = Phase::build(kernel, roots, weights, (axis, unroll), acc_ok, fixed)?;
+        let phase = Phase::plan_any_length(kernel, roots, weights, (axis, unroll), acc_ok, fixed)?;
         // A vector loop that can never run is not worth compiling.
         let extent = match kernel.schedule.tile_axis {
             Some(t) if t == axis => kernel.domain[axis].extent.min(kernel.schedule.tile_len),
@@ -78,13 +78,9 @@ impl Phase {
         (extent as i64 >= phase.group()).then_some(phase)
     }
 
-    /// [`Phase::plan`] without its length check, for a group that covers a shorter run (the
-    /// caller deals with the lanes past it).
-    pub fn plan_any_length(kernel: &Kernel, roots: &[ExprId], (axis, unroll): (usize, usize)) -> Option<Phase> {
-        Phase::build(kernel, roots, &[], (axis, unroll), &|_| false, &[])
-    }
-
-    fn build(
+    /// [`Phase::plan_fixing`] without its length check, for a group that covers a shorter
+    /// run (the caller deals with the lanes past it).
+    pub fn plan_any_length(
         kernel: &Kernel,
         roots: &[ExprId],
         weights: &[ExprId],

@@ -5,7 +5,9 @@
 //! - **var/std of integer values** ([`integer_moments`]): the exact moments `S1 = Σx` and
 //!   `S2 = Σx²` in 64-bit integers, `D = n·S2 − S1²` exactly, then
 //!   [`var_from_integer_moments`]: `f64(D) / (f64(n)·f64(n))` — one rounding of `D`, one of
-//!   `n²` and one of the quotient; exact integer sums need no particular order.
+//!   `n²` and one of the quotient; exact integer sums need no particular order, and a backend
+//!   may sum `x − c` for a constant `c` instead (`D` is exactly the same; the JIT does so for
+//!   u16 values, `c` = 2¹⁵, to multiply them as i16).
 //! - **var/std of float values** (every other lane): sums of the values shifted by the lane's
 //!   first value `a` (the first value fed, after a mask or NaN skipping): `d = x − a`,
 //!   `S1 += d`, `S2 += d·d` sequentially in lane order, then [`var_from_shifted_sums`]:

@@ -358,6 +358,61 @@ fn reductions_over_t() {
     }
 }
 
+/// var/std over more frames than one jammed group, so the later groups run too: the f32
+/// version that keeps its shift without selecting it, and the u16 moments taken two frames
+/// at a time (`pmaddwd` of the values shifted by −2¹⁵, whose pair sums of squares reach 2³¹
+/// exactly when both are 0). Frames 8·3 + 5: three groups and an odd remainder.
+#[test]
+fn moments_over_t_past_the_first_jammed_group() {
+    const FRAMES: usize = 29;
+    let moments = |_: &Builder, x: &Tensor| {
+        vec![
+            ("var", x.reduce(Stat::Var, &[0])),
+            ("std", x.reduce(Stat::Std, &[0])),
+            ("mean", x.reduce(Stat::Mean, &[0])),
+        ]
+    };
+    for dtype in NUMERIC {
+        each_shape_of("moments over T", dtype, FRAMES, H, &WIDTHS, &LAYOUTS, moments);
+    }
+    // u16 stacks at the edges: all 0 (every pair at 2³¹), all 65535, and 0/65535 alternating
+    // along T (the largest variance), each with a 1-lane tail.
+    let b = Builder::new();
+    let x = b.input("x", DType::U16, [None, None, None, Some(1)]);
+    let outputs = moments(&b, &x);
+    let graph = b.build(outputs.iter().map(|(n, t)| (*n, t))).unwrap();
+    type Fill = fn(usize, usize) -> u16;
+    let fills: [(&str, Fill); 4] = [
+        ("zeros", |_, _| 0),
+        ("max", |_, _| u16::MAX),
+        ("alternating", |t, _| if t % 2 == 0 { 0 } else { u16::MAX }),
+        ("lanes", |t, j| if (t + j) % 3 == 0 { 0 } else { u16::MAX - (t as u16) }),
+    ];
+    for (name, fill) in fills {
+        let data = ArrayD::from_shape_fn(IxDyn(&[FRAMES, H, 17, 1]), |i| fill(i[0], i[2]));
+        let data = Array::U16(data);
+        let expected_zero = name == "zeros" || name == "max";
+        check(
+            &format!("u16 moments {name}"),
+            &graph,
+            &[("x", view(&data, Layout::Contiguous))],
+        );
+        if expected_zero {
+            let specs = rumba::input_specs(&[("x", view(&data, Layout::Contiguous))]);
+            let jit = rumba::compile(&graph, &specs, &options(Backend::Jit, 1, 1 << 20)).unwrap();
+            let out = jit
+                .run(&[("x", view(&data, Layout::Contiguous))], &BTreeMap::new())
+                .unwrap();
+            let (_, var) = out.iter().find(|(n, _)| n == "var").unwrap();
+            let Array::F32(var) = var else { panic!("var is f32") };
+            assert!(
+                var.iter().all(|&v| v == 0.0),
+                "u16 moments {name}: a constant stack has variance 0"
+            );
+        }
+    }
+}
+
 #[test]
 fn reductions_then_transposed() {
     // A reduction kernel, then an elementwise kernel reading its result with a step of H

@@ -136,10 +136,11 @@ impl Translator<'_, '_> {
             }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) if acc.moments == Moments::Integer => {
                 let x = self.b.ins().uextend(types::I64, v);
-                let x = if vd == DType::I32 {
-                    self.b.ins().sextend(types::I64, v)
-                } else {
-                    x
+                let x = match vd {
+                    DType::I32 => self.b.ins().sextend(types::I64, v),
+                    // The moments of x − 2¹⁵ (see `U16_MOMENT_SHIFT`).
+                    DType::U16 => self.b.ins().iadd_imm_s(x, -super::U16_MOMENT_SHIFT),
+                    _ => x,
                 };
                 let square = self.b.ins().imul(x, x);
                 for (f, term) in [(0, x), (1, square)] {

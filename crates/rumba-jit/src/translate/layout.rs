@@ -123,6 +123,11 @@ pub(super) struct AccLayout {
 }
 
 impl AccLayout {
+    /// Whether the var/std sums are of `x − a`, `a` the lane's first value (the shift).
+    pub fn shifted(&self) -> bool {
+        matches!(self.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std)) && self.moments != Moments::Integer
+    }
+
     fn new(kernel: &Kernel, r: usize, capacity: i64) -> AccLayout {
         let red = &kernel.reductions[r];
         let vd = kernel.exprs[red.value.0 as usize].dtype;

@@ -81,6 +81,11 @@ struct Access {
     steps: Vec<Value>,
 }
 
+/// The shift of the exact var/std moments of u16 values in the JIT: it sums `y = x − 2¹⁵`
+/// and `y²`, whose pairs fit `pmaddwd` (i16 products). `n·Σy² − (Σy)²` is exactly
+/// `n·Σx² − (Σx)²`, so the result is bit for bit the pinned one (`rumba_ir::numerics`).
+pub(super) const U16_MOMENT_SHIFT: i64 = 1 << 15;
+
 /// Translates one kernel.
 pub(crate) struct Translator<'a, 'f> {
     pub b: FunctionBuilder<'f>,
@@ -136,6 +141,9 @@ pub(crate) struct Translator<'a, 'f> {
     /// Whether the epilogue being emitted runs only where no window of the block holds a NaN
     /// or ±Inf (`Layout::specials`), so running float results skip their counts.
     no_specials: bool,
+    /// Whether every point of the jammed group being emitted comes after the reduction's
+    /// first point, so the shifted var/std sums keep their shift without selecting it.
+    shift_taken: bool,
     /// A running window's step as two sub-steps of a jam along the window axis: the
     /// positions (entering `size − 1`, leaving −1) and their signs, replacing the jam's
     /// consecutive points (`running.rs`).
@@ -210,6 +218,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             rebuilding: false,
             window_position: None,
             no_specials: false,
+            shift_taken: false,
             step_points: None,
             ptr,
         };

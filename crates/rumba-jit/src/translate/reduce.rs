@@ -13,6 +13,7 @@
 use super::Translator;
 use super::layout::{Field, ReducePlan};
 use crate::JitError;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types};
 use rumba_plan::{Expr, ExprId};
 
@@ -244,9 +245,24 @@ impl<'a, 'f> Translator<'a, 'f> {
             let (lo, hi) = ranges[jam_axis];
             let extent = t.kernel.domain[jam_axis].extent as i64;
             let end = t.b.ins().iadd_imm_s(lo, extent - extent % factor as i64);
+            let shifted = plan.layout.accs.iter().any(|a| a.shifted());
             t.for_loop_step(lo, end, factor as i64, &mut |t, i| {
                 t.coords[jam_axis] = Some(i);
-                let r = t.nest(&after, ranges, &mut |t| t.update_row(plan, ranges, s, factor));
+                let group = |t: &mut Self| t.nest(&after, ranges, &mut |t| t.update_row(plan, ranges, s, factor));
+                let r = if shifted {
+                    // Two versions: the group holding the reduction's first point takes the
+                    // shift of the var/std sums; every later group keeps it without a select.
+                    let k = t.uniform_count(plan);
+                    let first = t.b.ins().icmp_imm_s(IntCC::Equal, k, 1);
+                    t.two_versions(first, &mut |t, first| {
+                        t.shift_taken = !first;
+                        let r = group(t);
+                        t.shift_taken = false;
+                        r
+                    })
+                } else {
+                    group(t)
+                };
                 t.coords[jam_axis] = None;
                 r
             })?;
@@ -336,16 +352,28 @@ impl<'a, 'f> Translator<'a, 'f> {
             .b
             .ins()
             .load(types::I64, super::vexpr::vflags(), s.base, offset as i32);
-        let (plain, counted, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
-        self.b.ins().brif(flag, counted, &[], plain, &[]);
-        for (block, no_specials) in [(plain, true), (counted, false)] {
+        self.two_versions(flag, &mut |t, counted| {
+            t.no_specials = !counted;
+            let r = t.epilogue_loops(plan, ranges, s);
+            t.no_specials = false;
+            r
+        })
+    }
+
+    /// Two versions of the code `body` emits: `body(true)` where `cond` is non-zero, else
+    /// `body(false)`; both then continue at one block.
+    pub(super) fn two_versions(
+        &mut self,
+        cond: Value,
+        body: &mut dyn FnMut(&mut Self, bool) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        let (yes, no, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(cond, yes, &[], no, &[]);
+        for (block, version) in [(no, false), (yes, true)] {
             self.b.switch_to_block(block);
             // Only the test above jumps here.
             self.b.seal_block(block);
-            self.no_specials = no_specials;
-            let r = self.epilogue_loops(plan, ranges, s);
-            self.no_specials = false;
-            r?;
+            body(self, version)?;
             self.b.ins().jump(done, &[]);
         }
         self.b.switch_to_block(done);

@@ -14,7 +14,7 @@ use super::network::{self, Network};
 use super::reduce::Scratch;
 use super::vector::LANES;
 use super::vexpr::{Lanes, input_flags, vflags};
-use super::{Sign, Translator};
+use super::{Sign, Translator, U16_MOMENT_SHIFT};
 use crate::JitError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
@@ -103,6 +103,15 @@ impl Translator<'_, '_> {
         }
     }
 
+    /// Stores vector `k` of field `f` (see [`Translator::store_field`]).
+    #[allow(clippy::too_many_arguments)]
+    fn store_vector(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch, k: usize, v: Value) {
+        let field = plan.layout.accs[r].all_fields()[f];
+        let (_, _, bytes) = field_shape(field, self.unroll);
+        let addr = self.field_addr(plan, r, f, q, s);
+        self.store_bytes(v, addr, (16 * k) as i32, bytes);
+    }
+
     /// Feeds the group at point `i` of the innermost axis to every accumulator: loads them
     /// once, applies the `jam` consecutive points of the jammed axis in order, stores them.
     pub(super) fn vupdate_group(
@@ -122,12 +131,15 @@ impl Translator<'_, '_> {
                     .collect()
             })
             .collect();
+        let loaded = regs.clone();
         let (axis, steps) = jam.map_or((None, 1), |(a, n)| (Some(a), n));
         let base = axis.and_then(|a| self.coords[a]);
         // u8 sums: the jammed points are first added in u16 lanes, two points at a time (at
         // most 257 values of 255 fit), then widened once; integer sums are exact in any order.
         let mut pending: Vec<Option<Vec<Value>>> = vec![None; n];
         let mut unpaired: Vec<Option<Value>> = vec![None; n];
+        // u16 moments: the jammed points are taken two at a time too (`u16_pair_moments`).
+        let mut unpaired_u16: Vec<Option<Vec<Value>>> = vec![None; n];
         // Collected keys of the last points not yet stored, per reduction.
         let mut keys: Vec<Vec<Lanes>> = vec![Vec::new(); n];
         let t0 = self.uniform_count(plan);
@@ -163,6 +175,28 @@ impl Translator<'_, '_> {
                         let slot = self.b.ins().iadd_imm_s(t0, first);
                         let done = std::mem::take(&mut keys[r]);
                         self.store_keys(plan, r, q, s, slot, &done);
+                    }
+                } else if steps > 1
+                    && is_u16_moments(plan, r)
+                    && self.unroll >= 2
+                    && self.sign == Sign::Add
+                    && self.step_points.is_none()
+                {
+                    let value = self.kernel.reductions[r].value;
+                    let x = self.native_value(value, i, Field::U16)?;
+                    match unpaired_u16[r].take() {
+                        None if j + 1 < steps => unpaired_u16[r] = Some(x),
+                        None => self.vupdate(plan, r, fields, i, (q, s))?,
+                        Some(first) => {
+                            let (sums, squares) = self.u16_pair_moments(&first, &x);
+                            for (a, x) in fields[0].iter_mut().zip(sums) {
+                                *a = self.b.ins().iadd(*a, x);
+                            }
+                            let wide = self.i64_pairs(&squares, DType::U16);
+                            for (a, x) in fields[1].iter_mut().zip(wide) {
+                                *a = self.b.ins().iadd(*a, x);
+                            }
+                        }
                     }
                 } else if steps > 1
                     && (is_u8_sum(plan, r) || is_u8_moments(plan, r))
@@ -218,9 +252,18 @@ impl Translator<'_, '_> {
                 }
             }
         }
-        for (r, fields) in regs.iter().enumerate() {
-            for (f, vs) in fields.iter().enumerate() {
-                self.store_field(plan, r, f, q, s, vs);
+        // Vector by vector across the fields (the code computing a vector's fields is placed
+        // at its stores, so its temporaries die there), and only what changed.
+        for (r, (fields, loaded)) in regs.iter().zip(&loaded).enumerate() {
+            let vectors = fields.iter().map(Vec::len).max().unwrap_or(0);
+            for k in 0..vectors {
+                for (f, (vs, was)) in fields.iter().zip(loaded).enumerate() {
+                    if let Some(&v) = vs.get(k)
+                        && was.get(k) != Some(&v)
+                    {
+                        self.store_vector(plan, r, f, q, s, k, v);
+                    }
+                }
             }
         }
         Ok(())
@@ -347,13 +390,21 @@ impl Translator<'_, '_> {
                 }
             }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) if acc.moments == Moments::Integer => {
-                let x = self.vvalue(red.value, i)?;
+                let mut x = self.vvalue(red.value, i)?;
+                let mut vd = acc.vd;
+                if vd == DType::U16 {
+                    // The moments of x − 2¹⁵ (see `U16_MOMENT_SHIFT`).
+                    let shift = self.b.ins().iconst(types::I32, -U16_MOMENT_SHIFT);
+                    let shift = self.b.ins().splat(types::I32X4, shift);
+                    x = x.iter().map(|&v| self.b.ins().iadd(v, shift)).collect();
+                    vd = DType::I32;
+                }
                 if acc.fields[0] == Field::I32 {
                     for (a, &x) in fields[0].iter_mut().zip(&x) {
                         *a = self.signed_iadd(*a, x);
                     }
                 } else {
-                    let wide = self.i64_pairs(&x, acc.vd);
+                    let wide = self.i64_pairs(&x, vd);
                     for (a, x) in fields[0].iter_mut().zip(wide) {
                         *a = self.signed_iadd(*a, x);
                     }
@@ -365,15 +416,15 @@ impl Translator<'_, '_> {
                         *a = self.signed_iadd(*a, square);
                     }
                 } else if matches!(acc.vd, DType::U8 | DType::U16) {
-                    // u16 values: squares below 2³², so the i32 product's bits are the square
-                    // as a u32 (`pmulld`), zero-extended into the i64 sums.
+                    // u8 values and shifted u16 ones: squares at most 2³⁰, so the i32 product
+                    // (`pmulld`) is the square, zero-extended into the i64 sums.
                     let squares: Vec<Value> = x.iter().map(|&x| self.b.ins().imul(x, x)).collect();
                     let wide = self.i64_pairs(&squares, DType::U16);
                     for (a, square) in fields[1].iter_mut().zip(wide) {
                         *a = self.signed_iadd(*a, square);
                     }
                 } else {
-                    let wide = self.i64_pairs(&x, acc.vd);
+                    let wide = self.i64_pairs(&x, vd);
                     for (a, x) in fields[1].iter_mut().zip(wide) {
                         let square = self.b.ins().imul(x, x);
                         *a = self.signed_iadd(*a, square);
@@ -382,19 +433,25 @@ impl Translator<'_, '_> {
             }
             (Accumulate::Stat(ReduceKind::Var | ReduceKind::Std), _) => {
                 let x = self.f64_value(red.value, i, acc.vd)?;
-                // Every lane sees every point: the shift is taken at reduced index 0.
-                let k = self.uniform_count(plan);
-                let first = self
-                    .b
-                    .ins()
-                    .icmp_imm_s(cranelift_codegen::ir::condcodes::IntCC::Equal, k, 1);
-                let all = self.b.ins().iconst(types::I64, -1);
-                let none = self.b.ins().iconst(types::I64, 0);
-                let first = self.b.ins().select(first, all, none);
-                let first = self.b.ins().splat(types::I64X2, first);
-                let first = self.vcast_bits(types::F64X2, first);
+                // Every lane sees every point: the shift is taken at reduced index 0 (in a
+                // group known to come later, kept as it is).
+                let first = (!self.shift_taken).then(|| {
+                    let k = self.uniform_count(plan);
+                    let first = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(cranelift_codegen::ir::condcodes::IntCC::Equal, k, 1);
+                    let all = self.b.ins().iconst(types::I64, -1);
+                    let none = self.b.ins().iconst(types::I64, 0);
+                    let first = self.b.ins().select(first, all, none);
+                    let first = self.b.ins().splat(types::I64X2, first);
+                    self.vcast_bits(types::F64X2, first)
+                });
                 for (p, x) in x.into_iter().enumerate() {
-                    let a = self.b.ins().bitselect(first, x, fields[0][p]);
+                    let a = match first {
+                        Some(first) => self.b.ins().bitselect(first, x, fields[0][p]),
+                        None => fields[0][p],
+                    };
                     let d = self.b.ins().fsub(x, a);
                     let d2 = self.b.ins().fmul(d, d);
                     fields[0][p] = a;
@@ -615,6 +672,36 @@ impl Translator<'_, '_> {
         }
         out.truncate(self.unroll);
         out
+    }
+
+    /// The moments of two points' u16x8 values shifted by −2¹⁵ (`U16_MOMENT_SHIFT`), as i32x4
+    /// vectors in lane order: the sums `ya + yb` and the sums of squares `ya² + yb²`, the
+    /// latter to be read as u32 (at most 2³¹). The shifted values are i16; the two points are
+    /// interleaved word by word (`punpcklwd`/`punpckhwd`) and multiplied-and-added in adjacent
+    /// pairs (`pmaddwd`, by ones for the sums).
+    fn u16_pair_moments(&mut self, a: &[Value], b: &[Value]) -> (Vec<Value>, Vec<Value>) {
+        const LO_16: [u8; 16] = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
+        const HI_16: [u8; 16] = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
+        let sign = self.b.ins().iconst(types::I16, i64::from(i16::MIN));
+        let sign = self.b.ins().splat(types::I16X8, sign);
+        let (mut sums, mut squares) = (Vec::with_capacity(self.unroll), Vec::with_capacity(self.unroll));
+        for (&va, &vb) in a.iter().zip(b) {
+            let ya = self.b.ins().bxor(va, sign);
+            let yb = self.b.ins().bxor(vb, sign);
+            let (ya, yb) = (self.vcast_bits(types::I8X16, ya), self.vcast_bits(types::I8X16, yb));
+            for mask in [LO_16, HI_16] {
+                let imm = self.b.func.dfg.immediates.push(ConstantData::from(mask.as_ref()));
+                let both = self.b.ins().shuffle(ya, yb, imm);
+                let both = self.vcast_bits(types::I16X8, both);
+                let (lo, hi) = (self.b.ins().swiden_low(both), self.b.ins().swiden_high(both));
+                sums.push(self.b.ins().iadd_pairwise(lo, hi));
+                let (lo2, hi2) = (self.b.ins().imul(lo, lo), self.b.ins().imul(hi, hi));
+                squares.push(self.b.ins().iadd_pairwise(lo2, hi2));
+            }
+        }
+        sums.truncate(self.unroll);
+        squares.truncate(self.unroll);
+        (sums, squares)
     }
 
     /// u16x8 vectors of a group as its `unroll` i32x4 lanes.
@@ -977,6 +1064,15 @@ fn is_u8_moments(plan: &ReducePlan, r: usize) -> bool {
         && acc.moments == Moments::Integer
         && acc.fields == [Field::I32, Field::I32]
         && acc.vd == DType::U8
+}
+
+/// Whether reduction `r` keeps the exact moments of u16 values (an i32 sum, i64 squares).
+fn is_u16_moments(plan: &ReducePlan, r: usize) -> bool {
+    let acc = &plan.layout.accs[r];
+    matches!(acc.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std))
+        && acc.moments == Moments::Integer
+        && acc.fields == [Field::I32, Field::I64]
+        && acc.vd == DType::U16
 }
 
 /// Whether reduction `r` sums u8 values in i32 lanes.

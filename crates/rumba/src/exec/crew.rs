@@ -10,8 +10,14 @@
 //! - helpers that finish a kernel spin for [`SPIN`] before they sleep, so the next kernel of
 //!   a pipeline, or the next call of a loop, starts on them without a wake-up (as OpenMP's
 //!   default wait policy does);
-//! - tiles are claimed one by one from a shared counter; which thread runs a tile never
-//!   changes what the tile computes, so results do not depend on the thread count;
+//! - the tiles are split into one contiguous share per thread; each thread claims the tiles
+//!   of its own share first, one by one, then those left in the others' shares. So a loop of
+//!   calls (a slider) runs each tile on the same thread every call, and that tile's part of
+//!   the inputs and outputs is still in that core's cache (measured: the slider's one output
+//!   frame at two threads 0.053 → 0.047 ms per call), while a late thread's tiles are still
+//!   taken by the others.
+//!   Which thread runs a tile never changes what the tile computes, so results do not depend
+//!   on the thread count;
 //! - a helper that picks up a job on the CPU its caller runs on moves off it first
 //!   ([`step_aside`]): Linux left the two queued on one CPU for whole samples otherwise.
 //!
@@ -36,14 +42,20 @@ pub const SPIN: Duration = Duration::from_micros(300);
 /// A closure run once per tile index, with its lifetime erased; see [`Job::run`].
 type TileFn = *const (dyn Fn(usize) + Sync);
 
+/// The tiles `next..end` of one thread's share not yet claimed; claims at or past `end`
+/// find nothing to do.
+struct Share {
+    next: AtomicUsize,
+    end: usize,
+}
+
 /// One kernel's tiles.
 struct Job {
     /// The caller's closure. Valid while `unfinished > 0`: the caller does not return (and
     /// so does not end the closure's borrow) before every tile has finished.
     tile: TileFn,
-    tiles: usize,
-    /// The next tile to claim; claims at or past `tiles` find nothing to do.
-    next: AtomicUsize,
+    /// One share per thread of the crew (the caller's first), contiguous and in order.
+    shares: Vec<Share>,
     /// Tiles not yet finished.
     unfinished: AtomicUsize,
     /// The first panic of a tile, resumed by the caller.
@@ -59,14 +71,32 @@ unsafe impl Send for Job {}
 // SAFETY: as for `Send`; every other field is itself `Sync`.
 unsafe impl Sync for Job {}
 
+/// The tiles `0..tiles` in `threads` contiguous shares.
+fn shares(tiles: usize, threads: usize) -> Vec<Share> {
+    (0..threads)
+        .map(|p| Share {
+            next: AtomicUsize::new(p * tiles / threads),
+            end: (p + 1) * tiles / threads,
+        })
+        .collect()
+}
+
+/// Claims a tile: the next of thread `me`'s share, else of the others' in turn.
+fn claim(shares: &[Share], me: usize) -> Option<usize> {
+    let n = shares.len();
+    (0..n).find_map(|k| {
+        let share = &shares[(me + k) % n];
+        // A share's claims all go through its counter, so each tile is claimed once.
+        let t = share.next.fetch_add(1, Ordering::Relaxed);
+        (t < share.end).then_some(t)
+    })
+}
+
 impl Job {
-    /// Claims and runs tiles until none is left.
-    fn run(&self) {
-        loop {
-            let t = self.next.fetch_add(1, Ordering::Relaxed);
-            if t >= self.tiles {
-                return;
-            }
+    /// Claims and runs tiles until none is left; `me` is the thread's place in the crew (0
+    /// for the caller).
+    fn run(&self, me: usize) {
+        while let Some(t) = claim(&self.shares, me) {
             // SAFETY: tile `t` is claimed and not finished, so `unfinished > 0` and the
             // caller of `Crew::run` is still inside it: the closure is alive.
             let tile = unsafe { &*self.tile };
@@ -131,7 +161,7 @@ impl Crew {
             // On an error the helpers spawned so far are stopped by `Drop`.
             let helper = std::thread::Builder::new()
                 .name(format!("rumba-worker-{i}"))
-                .spawn(move || helper(&shared))?;
+                .spawn(move || helper(&shared, i))?;
             crew.helpers.push(helper);
         }
         Ok(crew)
@@ -161,12 +191,11 @@ impl Crew {
         // SAFETY (of the lifetime erasure): the closure is only called by `Job::run` for a
         // claimed, unfinished tile, and this function returns only after `unfinished` has
         // reached 0 (below), every call having returned or unwound (caught). A helper that
-        // holds the `Arc<Job>` later only finds `next ≥ tiles` and never calls it.
+        // holds the `Arc<Job>` later only finds every share claimed and never calls it.
         let erased: TileFn = unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), TileFn>(tile) };
         let job = Arc::new(Job {
             tile: erased,
-            tiles,
-            next: AtomicUsize::new(0),
+            shares: shares(tiles, self.threads()),
             unfinished: AtomicUsize::new(tiles),
             panic: Mutex::new(None),
             caller_cpu: current_cpu(),
@@ -178,7 +207,7 @@ impl Crew {
             let _lock = shared.sleep.lock().unwrap_or_else(PoisonError::into_inner);
             shared.wake.notify_all();
         }
-        job.run();
+        job.run(0);
         let mut spins = 0u32;
         while job.unfinished.load(Ordering::Acquire) > 0 {
             spins = spins.saturating_add(1);
@@ -215,8 +244,8 @@ impl Drop for Crew {
 }
 
 /// A helper's life: wait for a new epoch (spinning for [`SPIN`], then asleep), run its job's
-/// tiles, repeat until the crew stops.
-fn helper(shared: &Shared) {
+/// tiles (its share first: it is thread `me` of the crew), repeat until the crew stops.
+fn helper(shared: &Shared, me: usize) {
     // The epoch the crew was made with, not the current one: a helper that starts late (after
     // jobs, or after the crew stopped) must see those bumps, or it would sleep through the stop.
     let mut seen = 0;
@@ -244,7 +273,7 @@ fn helper(shared: &Shared) {
             if job.caller_cpu.is_some() && current_cpu() == job.caller_cpu {
                 step_aside();
             }
-            job.run();
+            job.run(me);
         }
     }
 }
@@ -301,6 +330,29 @@ fn step_aside() {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn a_thread_claims_its_own_share_first_then_the_others() {
+        for (tiles, threads) in [(10, 3), (8, 2), (1, 4), (0, 2), (7, 7), (5, 1)] {
+            for me in 0..threads {
+                let shares = shares(tiles, threads);
+                let order: Vec<usize> = std::iter::from_fn(|| claim(&shares, me)).collect();
+                let own = me * tiles / threads..(me + 1) * tiles / threads;
+                assert_eq!(
+                    order[..own.len()],
+                    own.clone().collect::<Vec<_>>(),
+                    "{tiles} tiles, thread {me}"
+                );
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                assert_eq!(
+                    sorted,
+                    (0..tiles).collect::<Vec<_>>(),
+                    "{tiles} tiles, thread {me}: each once"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_tile_runs_exactly_once_for_every_thread_count() {

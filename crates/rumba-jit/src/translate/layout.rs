@@ -123,9 +123,12 @@ pub(super) struct AccLayout {
 }
 
 impl AccLayout {
-    /// Whether the var/std sums are of `x − a`, `a` the lane's first value (the shift).
+    /// Whether the var/std sums are of `x − a`, `a` the lane's first value (the shift; a
+    /// running window takes its own at each restart).
     pub fn shifted(&self) -> bool {
-        matches!(self.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std)) && self.moments != Moments::Integer
+        matches!(self.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std))
+            && self.moments != Moments::Integer
+            && self.algorithm.is_none()
     }
 
     fn new(kernel: &Kernel, r: usize, capacity: i64) -> AccLayout {

@@ -95,11 +95,8 @@ impl Translator<'_, '_> {
     }
 
     fn store_field(&mut self, plan: &ReducePlan, r: usize, f: usize, q: Value, s: &Scratch, vs: &[Value]) {
-        let field = plan.layout.accs[r].all_fields()[f];
-        let (_, _, bytes) = field_shape(field, self.unroll);
-        let addr = self.field_addr(plan, r, f, q, s);
         for (k, &v) in vs.iter().enumerate() {
-            self.store_bytes(v, addr, (16 * k) as i32, bytes);
+            self.store_vector(plan, r, f, q, s, k, v);
         }
     }
 
@@ -177,7 +174,7 @@ impl Translator<'_, '_> {
                         self.store_keys(plan, r, q, s, slot, &done);
                     }
                 } else if steps > 1
-                    && is_u16_moments(plan, r)
+                    && is_exact_moments(plan, r, DType::U16)
                     && self.unroll >= 2
                     && self.sign == Sign::Add
                     && self.step_points.is_none()
@@ -199,7 +196,7 @@ impl Translator<'_, '_> {
                         }
                     }
                 } else if steps > 1
-                    && (is_u8_sum(plan, r) || is_u8_moments(plan, r))
+                    && (is_u8_sum(plan, r) || is_exact_moments(plan, r, DType::U8))
                     && self.sign == Sign::Add
                     && self.step_points.is_none()
                 {
@@ -215,7 +212,7 @@ impl Translator<'_, '_> {
                         None => None,
                         Some(first) => Some(first),
                     };
-                    if is_u8_moments(plan, r) {
+                    if is_exact_moments(plan, r, DType::U8) {
                         let squares = match pair {
                             Some(first) => self.u8_pair_squares(first, x),
                             None => {
@@ -728,7 +725,6 @@ impl Translator<'_, '_> {
         out
     }
 
-    /// A group of f32 or integer lanes as f64x2 pairs, exactly (low half, high half).
     /// Expression `e` (of dtype `d`) for the group at `i` as f64x2 pairs, exactly. An f32 load
     /// reads each pair as 8 bytes (`movsd`) and widens it (`cvtps2pd`): the load port does
     /// the shuffle that splitting a 16-byte load would need.
@@ -766,6 +762,7 @@ impl Translator<'_, '_> {
         }
     }
 
+    /// A group of f32 or integer lanes as f64x2 pairs, exactly (low half, high half).
     fn f64_pairs(&mut self, lanes: &[Value], d: DType) -> Vec<Value> {
         let high: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
         let mut out = Vec::with_capacity(2 * lanes.len());
@@ -1057,22 +1054,15 @@ fn register_fields(acc: &super::layout::AccLayout) -> usize {
     }
 }
 
-/// Whether reduction `r` keeps exact integer moments of u8 values in i32 lanes.
-fn is_u8_moments(plan: &ReducePlan, r: usize) -> bool {
+/// Whether reduction `r` keeps exact integer moments of values of `vd` (u8: i32 sums and
+/// squares; u16: an i32 sum and i64 squares).
+fn is_exact_moments(plan: &ReducePlan, r: usize, vd: DType) -> bool {
     let acc = &plan.layout.accs[r];
+    let squares = if vd == DType::U8 { Field::I32 } else { Field::I64 };
     matches!(acc.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std))
         && acc.moments == Moments::Integer
-        && acc.fields == [Field::I32, Field::I32]
-        && acc.vd == DType::U8
-}
-
-/// Whether reduction `r` keeps the exact moments of u16 values (an i32 sum, i64 squares).
-fn is_u16_moments(plan: &ReducePlan, r: usize) -> bool {
-    let acc = &plan.layout.accs[r];
-    matches!(acc.kind, Accumulate::Stat(ReduceKind::Var | ReduceKind::Std))
-        && acc.moments == Moments::Integer
-        && acc.fields == [Field::I32, Field::I64]
-        && acc.vd == DType::U16
+        && acc.fields == [Field::I32, squares]
+        && acc.vd == vd
 }
 
 /// Whether reduction `r` sums u8 values in i32 lanes.

@@ -71,12 +71,15 @@ unsafe impl Send for Job {}
 // SAFETY: as for `Send`; every other field is itself `Sync`.
 unsafe impl Sync for Job {}
 
-/// The tiles `0..tiles` in `threads` contiguous shares.
+/// The tiles `0..tiles` in `threads` contiguous shares (the first `tiles mod threads` one
+/// tile longer; no product that could overflow).
 fn shares(tiles: usize, threads: usize) -> Vec<Share> {
+    let (each, longer) = (tiles / threads, tiles % threads);
+    let start = |p: usize| p * each + p.min(longer);
     (0..threads)
         .map(|p| Share {
-            next: AtomicUsize::new(p * tiles / threads),
-            end: (p + 1) * tiles / threads,
+            next: AtomicUsize::new(start(p)),
+            end: start(p + 1),
         })
         .collect()
 }
@@ -333,11 +336,26 @@ mod tests {
 
     #[test]
     fn a_thread_claims_its_own_share_first_then_the_others() {
-        for (tiles, threads) in [(10, 3), (8, 2), (1, 4), (0, 2), (7, 7), (5, 1)] {
-            for me in 0..threads {
-                let shares = shares(tiles, threads);
+        let huge = usize::MAX / 2;
+        for (tiles, threads) in [(10, 3), (8, 2), (1, 4), (0, 2), (7, 7), (5, 1), (huge, 3)] {
+            let shares = shares(tiles, threads);
+            // Contiguous and in order, covering 0..tiles, lengths within one of each other.
+            let bounds: Vec<(usize, usize)> = shares.iter().map(|s| (s.next.load(Ordering::Relaxed), s.end)).collect();
+            assert_eq!(bounds.first().map(|b| b.0), Some(0), "{tiles} tiles");
+            assert_eq!(bounds.last().map(|b| b.1), Some(tiles), "{tiles} tiles");
+            assert!(bounds.windows(2).all(|w| w[0].1 == w[1].0), "{tiles} tiles: {bounds:?}");
+            let lengths: Vec<usize> = bounds.iter().map(|b| b.1 - b.0).collect();
+            assert!(
+                lengths.iter().max().unwrap() - lengths.iter().min().unwrap() <= 1,
+                "{lengths:?}"
+            );
+            if tiles == huge {
+                continue;
+            }
+            for (me, &(start, end)) in bounds.iter().enumerate() {
+                let shares = self::shares(tiles, threads);
                 let order: Vec<usize> = std::iter::from_fn(|| claim(&shares, me)).collect();
-                let own = me * tiles / threads..(me + 1) * tiles / threads;
+                let own = start..end;
                 assert_eq!(
                     order[..own.len()],
                     own.clone().collect::<Vec<_>>(),

@@ -83,9 +83,21 @@ pub enum CliError {
     /// The graph failed while running.
     #[error(transparent)]
     Run(Box<rumba::Error>),
-    /// Writing the outputs failed.
+    /// A run refused before it started: over the memory budget, over the free disk space, or
+    /// an output that would replace an input.
     #[error(transparent)]
-    Write(NpyError),
+    Refused(Box<rumba::Error>),
+    /// An input too large to make or describe.
+    #[error("input \"{name}\": {what}")]
+    TooLarge {
+        /// The input.
+        name: String,
+        /// Why.
+        what: String,
+    },
+    /// SIGINT or SIGTERM arrived: the run stopped, removed its temporaries, changed no output.
+    #[error("interrupted; no output was changed")]
+    Cancelled,
 }
 
 impl From<GraphError> for CliError {
@@ -100,7 +112,8 @@ impl CliError {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Run(_) | CliError::Write(_) => 1,
+            CliError::Run(_) => 1,
+            CliError::Cancelled => crate::signals::exit_code(),
             _ => 2,
         }
     }

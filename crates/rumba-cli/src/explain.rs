@@ -5,7 +5,7 @@
 //! Graphviz instead.
 
 use crate::error::CliError;
-use crate::run::{InputArgs, Prepared, prepare};
+use crate::run::{InputArgs, Prepared, prepare, say};
 use rumba::Backend;
 
 /// Arguments of `rumba explain`.
@@ -17,6 +17,9 @@ pub struct ExplainArgs {
     /// Print the plan as Graphviz DOT.
     #[arg(long)]
     pub dot: bool,
+    /// The memory budget whose streamed chunking to show (default: half of the available memory).
+    #[arg(long, value_name = "SIZE", value_parser = crate::run::parse_budget)]
+    pub memory_budget: Option<u64>,
 }
 
 /// Runs `rumba explain`.
@@ -25,32 +28,46 @@ pub struct ExplainArgs {
 /// As `rumba run` before running: graph, input and binding errors.
 pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
     let prepared = prepare(&args.inputs)?;
-    let views = prepared.views();
+    let specs = prepared.specs();
     let options = Prepared::options(&args.inputs, Backend::Auto);
-    let exe = rumba::compile(&prepared.graph, &rumba::input_specs(&views), &options)
-        .map_err(|e| CliError::Compile(Box::new(e)))?;
+    let exe = rumba::compile(&prepared.graph, &specs, &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let Some(plan) = exe.plan() else {
         unreachable!("the plan evaluator always has a plan")
     };
     if args.dot {
-        print!("{}", rumba_plan::display::to_dot(plan));
+        say(rumba_plan::display::to_dot(plan).trim_end());
         return Ok(());
     }
-    for (name, view) in &views {
-        println!("input {name}: {} {:?}", view.dtype(), view.shape());
+    for spec in &specs {
+        say(&format!("input {}: {} {:?}", spec.name, spec.dtype, spec.shape));
     }
     for pass in &exe.passes {
-        println!("{pass}");
+        say(&pass.to_string());
     }
-    print!("{plan}");
+    say(plan.to_string().trim_end());
     for info in exe.kernels() {
         match &info.fallback {
-            Some(why) => println!(
+            Some(why) => say(&format!(
                 "backend {}: plan evaluator (the JIT cannot compile it: {why})",
                 info.name
-            ),
-            None => println!("backend {}: {}", info.name, info.backend),
+            )),
+            None => say(&format!("backend {}: {}", info.name, info.backend)),
         }
     }
+    // The memory of an in-memory run, and of a streamed one (--output) under the budget.
+    let budget = args.memory_budget.unwrap_or_else(rumba::stream::default_memory_budget);
+    say(&format!(
+        "memory: in-memory run {} of outputs and temps; {}",
+        rumba::human_bytes(exe.memory_needed()),
+        match exe.stream_chunking(&prepared.params, budget) {
+            Ok(c) => format!(
+                "streamed within {}: {} chunks, peak {} of data",
+                rumba::human_bytes(budget),
+                c.chunks.iter().map(Vec::len).sum::<usize>(),
+                rumba::human_bytes(c.peak_bytes)
+            ),
+            Err(e) => format!("streamed within {}: {e}", rumba::human_bytes(budget)),
+        }
+    ));
     Ok(())
 }

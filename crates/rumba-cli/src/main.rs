@@ -17,8 +17,10 @@
 mod args;
 mod error;
 mod explain;
+mod progress;
 mod report;
 mod run;
+mod signals;
 
 use clap::{Parser, Subcommand};
 use error::CliError;
@@ -49,6 +51,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -65,7 +68,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
@@ -75,6 +79,6 @@ fn main() -> ExitCode {
 fn check(path: &Path) -> Result<(), CliError> {
     let graph = run::load_graph(path)?;
     let text = graph.to_string();
-    println!("{}", text.trim_end());
+    run::say(text.trim_end());
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::error::CliError;
 use crate::{args, report};
 use clap::ValueEnum;
 use rumba::npy::{self, NpyInput};
-use rumba::{Array, ArrayView, Backend, Graph, GraphError, Options};
+use rumba::{Array, ArrayView, Backend, DType, Graph, GraphError, Options};
 use rumba_ir::{Dim, Shape};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,6 +42,9 @@ pub struct InputArgs {
     /// Threads that run tiles (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    /// Allow synthetic inputs over 1 TiB.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// Arguments of `rumba run`.
@@ -50,12 +53,31 @@ pub struct RunArgs {
     /// The graph and its inputs.
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Write every output to DIR/<output>.npy (all or nothing; DIR is created if needed).
+    /// Write every output to DIR/<output>.npy, streamed chunk by chunk within the memory
+    /// budget, all or nothing (DIR is created if needed).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Memory for the run's data, like 512MiB or 4GiB (default: half of the available memory).
+    /// Without --output, a run whose outputs and temps do not fit is refused.
+    #[arg(long, value_name = "SIZE", value_parser = parse_budget)]
+    pub memory_budget: Option<u64>,
+    /// Print a progress line every few seconds when stderr is not a terminal (on a terminal a
+    /// bar shows for streamed runs longer than a second).
+    #[arg(long, conflicts_with = "quiet")]
+    pub progress: bool,
+    /// Show no progress.
+    #[arg(long)]
+    pub quiet: bool,
     /// The backend to run on.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
+}
+
+pub fn parse_budget(text: &str) -> Result<u64, String> {
+    match rumba::stream::parse_size(text)? {
+        0 => Err("expected a budget of at least one byte, found 0".into()),
+        n => Ok(n),
+    }
 }
 
 /// `--backend` values.
@@ -92,46 +114,99 @@ pub fn load_graph(path: &Path) -> Result<Graph, CliError> {
     Ok(Graph::try_from(def)?)
 }
 
-/// Where an input's data comes from.
+/// Where an input's data comes from (nothing is read or generated until a run asks).
 pub enum Source {
-    /// A `.npy` file.
-    File(NpyInput, PathBuf),
-    /// A synthetic stack and its seed.
-    Synthetic(Array, u64),
+    /// A `.npy` file, its header read.
+    File(rumba::stream::file::Source),
+    /// A synthetic stack: dtype, extents and seed.
+    Synthetic(DType, Vec<usize>, u64),
 }
 
 impl Source {
-    /// The data.
-    pub fn view(&self) -> ArrayView<'_> {
+    /// Element type.
+    pub fn dtype(&self) -> DType {
         match self {
-            Source::File(input, _) => input.view(),
-            Source::Synthetic(array, _) => array.view(),
+            Source::File(f) => f.dtype(),
+            Source::Synthetic(dtype, _, _) => *dtype,
+        }
+    }
+
+    /// Extents.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Source::File(f) => f.shape(),
+            Source::Synthetic(_, shape, _) => shape,
         }
     }
 
     /// Where it comes from.
     pub fn describe(&self) -> String {
         match self {
-            Source::File(_, path) => path.display().to_string(),
-            Source::Synthetic(_, seed) => format!("synthetic (seed {seed})"),
+            Source::File(f) => f.path().display().to_string(),
+            Source::Synthetic(_, _, seed) => format!("synthetic (seed {seed})"),
         }
     }
 }
 
-/// A graph with its inputs gathered and its params parsed.
+/// An input's data, in memory or mapped.
+pub enum Loaded {
+    /// A mapped (or read) `.npy` file.
+    File(NpyInput),
+    /// A generated stack.
+    Array(Array),
+}
+
+impl Loaded {
+    /// The data.
+    pub fn view(&self) -> ArrayView<'_> {
+        match self {
+            Loaded::File(input) => input.view(),
+            Loaded::Array(array) => array.view(),
+        }
+    }
+}
+
+/// A graph with its inputs found (headers read, synthetic ones described) and its params
+/// parsed.
 pub struct Prepared {
     /// The validated graph.
     pub graph: Graph,
-    /// Each graph input's data, in graph order.
+    /// Each graph input's source, in graph order.
     pub sources: Vec<(String, Source)>,
     /// Params from the command line.
     pub params: std::collections::BTreeMap<String, f64>,
 }
 
 impl Prepared {
-    /// The inputs as named views.
-    pub fn views(&self) -> Vec<(&str, ArrayView<'_>)> {
-        self.sources.iter().map(|(name, s)| (name.as_str(), s.view())).collect()
+    /// The input specs, for compiling.
+    pub fn specs(&self) -> Vec<rumba::InputSpec> {
+        self.sources
+            .iter()
+            .map(|(name, s)| rumba::InputSpec {
+                name: name.clone(),
+                dtype: s.dtype(),
+                shape: s.shape().to_vec(),
+            })
+            .collect()
+    }
+
+    /// Every input's data: files mapped, synthetic stacks generated.
+    ///
+    /// # Errors
+    /// A file that cannot be read.
+    pub fn load(&self) -> Result<Vec<Loaded>, CliError> {
+        self.sources
+            .iter()
+            .map(|(name, source)| match source {
+                Source::File(f) => npy::read(f.path()).map(Loaded::File).map_err(|source| CliError::Input {
+                    name: name.clone(),
+                    source,
+                }),
+                Source::Synthetic(dtype, shape, seed) => {
+                    Ok(Loaded::Array(rumba::synthetic::stack(*dtype, shape, *seed)))
+                }
+            })
+            .collect()
     }
 
     /// Compile options for these arguments.
@@ -145,8 +220,11 @@ impl Prepared {
     }
 }
 
-/// Loads the graph and gathers its inputs (files or synthetic stacks) and params; checks
-/// every name on the command line.
+/// Synthetic inputs larger than this are refused unless `--allow-large` is given.
+pub const SYNTHETIC_CAP: u64 = 1 << 40;
+
+/// Loads the graph and finds its inputs (file headers read, synthetic extents decided, no
+/// data read or generated) and params; checks every name on the command line.
 ///
 /// # Errors
 /// See [`CliError`].
@@ -179,7 +257,7 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, CliError> {
     for (k, &(name, id)) in declared.iter().enumerate() {
         let node = graph.node(id);
         let source = if let Some(path) = files.get(name) {
-            let input = npy::read(path).map_err(|source| CliError::Input {
+            let input = rumba::stream::file::Source::open(path).map_err(|source| CliError::Input {
                 name: name.to_owned(),
                 source,
             })?;
@@ -192,14 +270,41 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, CliError> {
                     found,
                 });
             }
-            Source::File(input, path.clone())
+            Source::File(input)
         } else {
             let extents = shapes
                 .get(name)
                 .cloned()
                 .unwrap_or_else(|| synthetic_extents(&node.shape));
+            let bytes = extents
+                .iter()
+                .try_fold(node.dtype.size() as u64, |n, &e| n.checked_mul(e as u64))
+                .filter(|&n| i64::try_from(n).is_ok());
+            match bytes {
+                None => {
+                    return Err(CliError::TooLarge {
+                        name: name.to_owned(),
+                        what: format!(
+                            "the synthetic {} stack {extents:?} has more bytes than fit in 64 bits",
+                            node.dtype
+                        ),
+                    });
+                }
+                Some(bytes) if bytes > SYNTHETIC_CAP && !args.allow_large => {
+                    return Err(CliError::TooLarge {
+                        name: name.to_owned(),
+                        what: format!(
+                            "the synthetic {} stack {extents:?} takes {}, over the cap of {} (--allow-large lifts it)",
+                            node.dtype,
+                            rumba::human_bytes(bytes),
+                            rumba::human_bytes(SYNTHETIC_CAP)
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
             let seed = args.seed.wrapping_add(k as u64);
-            Source::Synthetic(rumba::synthetic::stack(node.dtype, &extents, seed), seed)
+            Source::Synthetic(node.dtype, extents, seed)
         };
         sources.push((name.to_owned(), source));
     }
@@ -216,8 +321,8 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     let prepared = prepare(&args.inputs)?;
     let (graph, sources, params) = (&prepared.graph, &prepared.sources, &prepared.params);
-    let views = prepared.views();
     let declared = graph.inputs();
+    let budget = args.memory_budget.unwrap_or_else(rumba::stream::default_memory_budget);
 
     let width = declared
         .iter()
@@ -225,40 +330,171 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         .chain(graph.outputs.iter().map(|o| o.name.len()))
         .max();
     let width = width.unwrap_or(0);
-    for ((name, source), (_, view)) in sources.iter().zip(&views) {
-        println!("{}", report::input_line(name, width, view, &source.describe()));
+    for (name, source) in sources {
+        say(&report::input_line(
+            name,
+            width,
+            source.dtype(),
+            source.shape(),
+            &source.describe(),
+        ));
+    }
+    // Synthetic inputs are generated in memory: they count against the budget.
+    let synthetic: u64 = sources
+        .iter()
+        .filter(|(_, s)| matches!(s, Source::Synthetic(..)))
+        .map(|(_, s)| {
+            s.shape()
+                .iter()
+                .fold(s.dtype().size() as u64, |n, &e| n.saturating_mul(e as u64))
+        })
+        .sum();
+    if synthetic > budget {
+        return Err(CliError::Refused(Box::new(rumba::Error::Budget {
+            hint: "raise the budget (--memory-budget), or give the input as a .npy file (--input), which is read chunk by chunk",
+            what: "the synthetic inputs (generated in memory)".into(),
+            needs: synthetic,
+            budget,
+        })));
     }
 
     let options = Prepared::options(&args.inputs, args.backend.into());
     let start = Instant::now();
-    let exe =
-        rumba::compile(graph, &rumba::input_specs(&views), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
+    let exe = rumba::compile(graph, &prepared.specs(), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let compiled = start.elapsed();
+    let in_memory = args.output.is_none() || args.backend == BackendArg::Interp;
+    let needs = exe.memory_needed().saturating_add(synthetic);
+    if in_memory && needs > budget {
+        return Err(CliError::Refused(Box::new(rumba::Error::Budget {
+            hint: rumba::IN_MEMORY_HINT,
+            what: "the outputs and temps of an in-memory run (with its synthetic inputs)".into(),
+            needs,
+            budget,
+        })));
+    }
+    let refused = |e: rumba::Error| match e {
+        rumba::Error::Budget { .. } | rumba::Error::ReplacesInput { .. } | rumba::Error::DiskFull { .. } => {
+            CliError::Refused(Box::new(e))
+        }
+        rumba::Error::Cancelled => CliError::Cancelled,
+        e => CliError::Run(Box::new(e)),
+    };
+    if let Some(dir) = &args.output {
+        let names: Vec<String> = graph.outputs.iter().map(|o| o.name.clone()).collect();
+        let files: Vec<(&str, &Path)> = sources
+            .iter()
+            .filter_map(|(name, s)| match s {
+                Source::File(f) => Some((name.as_str(), f.path())),
+                Source::Synthetic(..) => None,
+            })
+            .collect();
+        rumba::stream::check_not_inputs(dir, &names, &files).map_err(refused)?;
+    }
+    if let (Some(dir), false) = (&args.output, exe.backend() == Backend::Interp) {
+        // Synthetic stacks are generated (they fit the budget); files are read chunk by chunk.
+        let generated: Vec<Option<Array>> = sources
+            .iter()
+            .map(|(_, s)| match s {
+                Source::Synthetic(dtype, shape, seed) => Some(rumba::synthetic::stack(*dtype, shape, *seed)),
+                Source::File(_) => None,
+            })
+            .collect();
+        let inputs: Vec<(&str, rumba::stream::StreamInput<'_>)> = sources
+            .iter()
+            .zip(&generated)
+            .map(|((name, s), g)| {
+                let input = match (s, g) {
+                    (_, Some(a)) => rumba::stream::StreamInput::Array(a.view()),
+                    (Source::File(f), None) => rumba::stream::StreamInput::File(f.path()),
+                    (Source::Synthetic(..), None) => unreachable!("generated above"),
+                };
+                (name.as_str(), input)
+            })
+            .collect();
+        let mode = match (args.quiet, args.progress) {
+            (true, _) => crate::progress::Mode::Quiet,
+            (_, true) => crate::progress::Mode::Lines,
+            _ => crate::progress::Mode::Auto,
+        };
+        let reporter = std::sync::Arc::new(crate::progress::Reporter::new(mode));
+        let stream_options = rumba::stream::StreamOptions {
+            memory_budget: budget - synthetic,
+            cancel: Some(std::sync::Arc::new(crate::signals::requested)),
+            progress: Some(std::sync::Arc::new(move |p| reporter.update(p))),
+            ..rumba::stream::StreamOptions::default()
+        };
+        let start = Instant::now();
+        let done = exe
+            .run_to_files(&inputs, params, dir, &stream_options)
+            .map_err(refused)?;
+        let ran = start.elapsed();
+        for line in &done.recovered {
+            say(line);
+        }
+        for w in &done.outputs {
+            say(&report::output_line(&w.name, width, w.dtype, &w.shape, &w.summary));
+        }
+        for line in report::kernel_lines(&exe, &done.kernels) {
+            say(&line);
+        }
+        let chunks: usize = done.chunks.iter().sum();
+        say(&format!(
+            "compile {}, run {} (streamed in {chunks} chunks, peak {} of data within the budget of {}; I/O {}; backend {})",
+            report::ms(compiled),
+            report::ms(ran),
+            rumba::human_bytes(done.peak_bytes),
+            rumba::human_bytes(budget - synthetic),
+            report::ms(done.io),
+            exe.backend()
+        ));
+        for w in &done.outputs {
+            say(&format!("wrote {}", w.path.display()));
+        }
+        return Ok(());
+    }
+    let loaded = prepared.load()?;
+    let views: Vec<(&str, ArrayView<'_>)> = sources
+        .iter()
+        .zip(&loaded)
+        .map(|((name, _), l)| (name.as_str(), l.view()))
+        .collect();
     let start = Instant::now();
-    let (outputs, timing) = exe
-        .run_profiled(&views, params)
-        .map_err(|e| CliError::Run(Box::new(e)))?;
+    let (outputs, timing) = exe.run_profiled(&views, params).map_err(refused)?;
     let ran = start.elapsed();
 
     for (name, array) in &outputs {
-        println!("{}", report::output_line(name, width, array));
+        let summary = rumba::summary::Summary::of(array);
+        say(&report::output_line(
+            name,
+            width,
+            array.dtype(),
+            array.shape(),
+            &summary,
+        ));
     }
     for line in report::kernel_lines(&exe, &timing.kernels) {
-        println!("{line}");
+        say(&line);
     }
-    println!(
+    say(&format!(
         "compile {}, run {} (allocate {}; backend {})",
         report::ms(compiled),
         report::ms(ran),
         report::ms(timing.allocate),
         exe.backend()
-    );
+    ));
     if let Some(dir) = &args.output {
-        for path in npy::write_outputs(dir, &outputs).map_err(CliError::Write)? {
-            println!("wrote {}", path.display());
+        // The interpreter runs in memory; its outputs are committed all or nothing too.
+        for path in npy::write_outputs(dir, &outputs).map_err(|e| CliError::Run(Box::new(e.into())))? {
+            say(&format!("wrote {}", path.display()));
         }
     }
     Ok(())
+}
+
+/// Prints a line on stdout; a closed or full stdout ends the summary, never the run.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// The extents of a synthetic input: the declared dims, free ones from [`DEFAULT_STACK`] by

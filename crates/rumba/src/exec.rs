@@ -629,33 +629,317 @@ impl Executor {
         let mut times = Vec::with_capacity(plan.kernels.len());
         for (k, kernel) in plan.kernels.iter().enumerate() {
             let start = Instant::now();
-            let args = &args;
             let native = natives.get(k).copied().flatten();
-            let run_tiles = |begin: i64, end: i64| {
-                // SAFETY: check_args passed; the memory is valid and exclusive as this fn's
-                // contract requires; `params` and `error` live in this frame and the error slot
-                // is only accessed atomically until the kernel's tiles have all finished;
-                // concurrent calls write disjoint elements (`tiles_are_independent`), and no
-                // kernel writes what it reads (same check) or what a concurrent call reads.
-                // A compiled kernel was translated from this very kernel of this plan.
-                match native {
-                    Some(f) => unsafe { rumba_jit::abi::call(f, &args.0, begin, end) },
-                    None => unsafe { run_kernel(plan, kernel, &args.0, begin, end) },
-                }
-            };
-            let tiles = kernel.tiles() as i64;
-            if tiles_are_independent(kernel) {
-                self.crew.run(tiles as usize, &|t| run_tiles(t as i64, t as i64 + 1));
-            } else {
-                run_tiles(0, tiles);
-            }
-            let code = error.load(Ordering::SeqCst);
-            if code > 0 {
-                return Err(reduction_failure(kernel, code as usize - 1));
-            }
+            // SAFETY: check_args passed on `args`, which describe `raws` as this fn's contract
+            // requires.
+            unsafe { self.run_tiles(plan, kernel, native, &args, 0..kernel.tiles())? };
             times.push(start.elapsed());
         }
         Ok(times)
+    }
+
+    /// Runs tiles `tiles` of `kernel` on the crew (in one call on this thread when its tiles
+    /// are not independent), then reports a reduction failure the tiles flagged.
+    ///
+    /// # Safety
+    /// `args` passed [`check_args`] for `plan` and describes live memory: every element a
+    /// tile of `tiles` reads or writes is valid for that access and accessed by nothing else
+    /// while the tiles run; its error slot is zero.
+    unsafe fn run_tiles(
+        &self,
+        plan: &Plan,
+        kernel: &Kernel,
+        native: Option<KernelFn>,
+        args: &SharedArgs,
+        tiles: std::ops::Range<usize>,
+    ) -> Result<(), ExecError> {
+        let call = |begin: i64, end: i64| {
+            // SAFETY: the caller's contract; `params` and `error` outlive the tiles and the
+            // error slot is only accessed atomically until the kernel's tiles have all
+            // finished; concurrent calls write disjoint elements (`tiles_are_independent`),
+            // and no kernel writes what it reads (same check) or what a concurrent call
+            // reads. A compiled kernel was translated from this very kernel of this plan.
+            match native {
+                Some(f) => unsafe { rumba_jit::abi::call(f, &args.0, begin, end) },
+                None => unsafe { run_kernel(plan, kernel, &args.0, begin, end) },
+            }
+        };
+        let (begin, end) = (tiles.start as i64, tiles.end as i64);
+        if tiles_are_independent(kernel) {
+            self.crew
+                .run(tiles.len(), &|t| call(begin + t as i64, begin + t as i64 + 1));
+        } else if end > begin {
+            call(begin, end);
+        }
+        // SAFETY: the error slot is live (the caller's contract) and no tile runs any more.
+        let code = unsafe { AtomicI64::from_ptr(args.0.error) }.swap(0, Ordering::SeqCst);
+        if code > 0 {
+            return Err(reduction_failure(kernel, code as usize - 1));
+        }
+        Ok(())
+    }
+
+    /// Runs tiles `tiles` of kernel `k` of `plan` on the buffers `parts` (one per plan
+    /// buffer): the step of a streamed run (DESIGN §8). A [`Part::Boxed`] buffer holds only
+    /// a box of its elements; the kernel sees it through a base pointer placed where element
+    /// (0, …, 0) would be, and every element the tiles reach must lie in the box — checked
+    /// here against the bounds inference of [`crate::stream::boxes`] before any call, as is
+    /// every other part's dtype and shape.
+    ///
+    /// # Errors
+    /// [`ExecError::Args`] for parts that do not fit (a bug in the caller), and the kernel's
+    /// run-time reduction failures.
+    pub(crate) fn run_chunk(
+        &self,
+        plan: &Plan,
+        k: usize,
+        native: Option<KernelFn>,
+        slots: &[f64],
+        parts: &mut [Part<'_>],
+        tiles: std::ops::Range<usize>,
+    ) -> Result<(), ExecError> {
+        let kernel = &plan.kernels[k];
+        let reach = crate::stream::boxes::accesses(kernel, &tiles, slots);
+        if parts.len() != plan.buffers.len() || slots.len() != plan.params.len() {
+            return Err(ArgsError::Count {
+                what: "buffers and params",
+                expected: plan.buffers.len() + plan.params.len(),
+                found: parts.len() + slots.len(),
+            }
+            .into());
+        }
+        let mut strides: Vec<Vec<i64>> = Vec::with_capacity(parts.len());
+        let mut bases: Vec<(*mut u8, i64, i64)> = Vec::with_capacity(parts.len());
+        for (index, (buffer, part)) in plan.buffers.iter().zip(parts.iter_mut()).enumerate() {
+            let access = reach.iter().find(|a| a.buffer.0 as usize == index);
+            let unfit = |expected: String, found: String| ArgsError::Buffer {
+                index,
+                name: format!("{:?}", buffer.role).chars().take(40).collect(),
+                expected,
+                found,
+            };
+            let whole = |dtype: DType, shape: &[usize]| {
+                if dtype == buffer.dtype && shape == buffer.shape.as_slice() {
+                    Ok(())
+                } else {
+                    Err(unfit(
+                        format!("{} {:?}", buffer.dtype, buffer.shape),
+                        format!("{dtype} {shape:?}"),
+                    ))
+                }
+            };
+            match part {
+                Part::Absent => {
+                    if access.is_some_and(|a| !a.is_empty()) {
+                        return Err(unfit("memory for the elements the tiles reach".into(), "none".into()).into());
+                    }
+                    strides.push(vec![0; buffer.shape.len()]);
+                    bases.push((std::ptr::null_mut(), 0, -1));
+                }
+                Part::Input(view) => {
+                    whole(view.dtype(), view.shape())?;
+                    if access.is_some_and(|a| a.written) {
+                        return Err(unfit("a writable buffer".into(), "a caller's input".into()).into());
+                    }
+                    let raw = storage::raw_view(view);
+                    let (lo, hi) = reachable(&buffer.shape, &raw.strides);
+                    strides.push(raw.strides);
+                    bases.push((raw.ptr, lo, hi));
+                }
+                Part::Resident(array) => {
+                    whole(array.dtype(), array.shape())?;
+                    let raw = storage::raw_array(array);
+                    let (lo, hi) = reachable(&buffer.shape, &raw.strides);
+                    strides.push(raw.strides);
+                    bases.push((raw.ptr, lo, hi));
+                }
+                Part::Boxed(chunk) => {
+                    if chunk.dtype != buffer.dtype || chunk.bounds.len() != buffer.shape.len() {
+                        return Err(unfit(
+                            format!("a {} box of rank {}", buffer.dtype, buffer.shape.len()),
+                            format!("a {} box of rank {}", chunk.dtype, chunk.bounds.len()),
+                        )
+                        .into());
+                    }
+                    let inside = chunk
+                        .bounds
+                        .iter()
+                        .zip(&buffer.shape)
+                        .all(|(&(lo, hi), &n)| hi < lo || (lo >= 0 && hi < n as i64));
+                    let covers = access.is_none_or(|a| {
+                        a.is_empty()
+                            || a.bounds
+                                .iter()
+                                .zip(&chunk.bounds)
+                                .all(|(&(lo, hi), &(clo, chi))| clo <= lo && hi <= chi)
+                    });
+                    if !inside || !covers {
+                        return Err(unfit(
+                            format!(
+                                "a box inside {:?} holding {:?}",
+                                buffer.shape,
+                                access.map(|a| &a.bounds)
+                            ),
+                            format!("{:?}", chunk.bounds),
+                        )
+                        .into());
+                    }
+                    let s = chunk.strides();
+                    let len = chunk.len() as i64;
+                    let first: i64 = chunk.bounds.iter().zip(&s).map(|(&(lo, _), &st)| lo * st).sum();
+                    let size = buffer.dtype.size() as isize;
+                    let data = chunk.as_mut_ptr();
+                    // The element (0, …, 0) of the buffer, maybe outside the chunk's memory:
+                    // only the offsets `first ..= first + len − 1` from it are ever accessed.
+                    let ptr = data.wrapping_offset(-(first as isize) * size);
+                    strides.push(s);
+                    bases.push(if len == 0 {
+                        (data, 0, -1)
+                    } else {
+                        (ptr, first, first + len - 1)
+                    });
+                }
+            }
+        }
+        let buffers: Vec<BufferArg> = bases
+            .iter()
+            .zip(&strides)
+            .map(|(&(ptr, min_offset, max_offset), s)| BufferArg {
+                ptr,
+                min_offset,
+                max_offset,
+                rank: s.len() as u64,
+                strides: s.as_ptr(),
+            })
+            .collect();
+        let error = AtomicI64::new(0);
+        let args = SharedArgs(KernelArgs {
+            buffers: buffers.as_ptr(),
+            n_buffers: buffers.len() as u64,
+            params: slots.as_ptr(),
+            n_params: slots.len() as u64,
+            error: error.as_ptr(),
+        });
+        // SAFETY: `buffers` holds `n_buffers` entries whose `strides` point into `strides`,
+        // with `rank` values each; all outlive this call.
+        unsafe { check_args(plan, &args.0)? };
+        // SAFETY: every part is memory this call borrows exclusively (`&mut`) or a caller's
+        // input it only reads (stores to inputs were refused above); each described offset
+        // range is that memory: a whole buffer's reachable range from its own strides, or a
+        // chunk's `len` elements from its first element. The tiles reach only elements of the
+        // boxes `accesses` computed (the bounds of every affine load and store over the
+        // tiles' domain, the sweep start of a running window included), which were checked
+        // to lie inside each chunk's box and the buffer's extents; the plan was verified at
+        // compile time, so whole buffers are reached only inside their extents.
+        unsafe { self.run_tiles(plan, kernel, native, &args, tiles) }
+    }
+}
+
+/// One buffer of a streamed kernel call ([`Executor::run_chunk`]).
+pub(crate) enum Part<'a> {
+    /// Not reached by the kernel.
+    Absent,
+    /// A caller's input, whole (read only).
+    Input(ArrayView<'a>),
+    /// A temp or output kept whole in memory.
+    Resident(&'a mut Array),
+    /// A box of the buffer.
+    Boxed(&'a mut Chunk),
+}
+
+/// A box of a plan buffer held in memory during a streamed run (DESIGN §8): the elements
+/// `lo ..= hi` of each dimension, contiguous in C (or Fortran) order. Its memory is reused
+/// from one box to the next and grows as needed; it is always initialised (zeros, or what
+/// the previous box held).
+#[derive(Debug)]
+pub struct Chunk {
+    words: Vec<u64>,
+    dtype: DType,
+    bounds: Vec<(i64, i64)>,
+    fortran: bool,
+}
+
+impl Chunk {
+    /// An empty box of `dtype`.
+    #[must_use]
+    pub fn new(dtype: DType) -> Chunk {
+        Chunk {
+            words: Vec::new(),
+            dtype,
+            bounds: Vec::new(),
+            fortran: false,
+        }
+    }
+
+    /// Makes this the box `bounds` (in C order, or Fortran order), growing its memory when
+    /// needed; the contents are whatever the memory held.
+    pub fn set_box(&mut self, bounds: &[(i64, i64)], fortran: bool) {
+        self.bounds = bounds.to_vec();
+        self.fortran = fortran;
+        let words = (self.len() * self.dtype.size()).div_ceil(8);
+        if words > self.words.len() {
+            let mut grown: Vec<u64> = Vec::with_capacity(words);
+            if words * 8 >= HUGE_PAGE_MIN_BYTES {
+                advise_huge_pages(grown.as_mut_ptr().cast(), words * 8);
+            }
+            grown.resize(words, 0);
+            self.words = grown;
+        }
+    }
+
+    /// The box.
+    #[must_use]
+    pub fn bounds(&self) -> &[(i64, i64)] {
+        &self.bounds
+    }
+
+    /// Number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        if self.bounds.iter().any(|&(lo, hi)| hi < lo) {
+            return 0;
+        }
+        self.bounds.iter().map(|&(lo, hi)| (hi - lo + 1) as usize).product()
+    }
+
+    /// Whether it holds no element.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element strides inside the box.
+    fn strides(&self) -> Vec<i64> {
+        let extents: Vec<usize> = self
+            .bounds
+            .iter()
+            .map(|&(lo, hi)| (hi - lo + 1).max(0) as usize)
+            .collect();
+        crate::stream::file::contiguous_strides(&extents, self.fortran)
+            .into_iter()
+            .map(|s| s as i64)
+            .collect()
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.words.as_mut_ptr().cast()
+    }
+
+    /// The box's elements as bytes.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        let n = self.len() * self.dtype.size();
+        // SAFETY: the words hold at least `n` initialised bytes (`set_box`), and any byte is
+        // a valid `u8`; the slice borrows `self`.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), n) }
+    }
+
+    /// The box's elements as bytes, to fill. A bool box must be given only 0 and 1 bytes
+    /// before a kernel reads it (the reader checks).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        let n = self.len() * self.dtype.size();
+        // SAFETY: as in `bytes`, borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), n) }
     }
 }
 
@@ -719,6 +1003,19 @@ enum Verify {
     Now,
     /// The caller checked it already.
     Done,
+}
+
+/// The param slot values of `plan` for the user's `params` (defaults for missing ones).
+///
+/// # Errors
+/// Unknown or missing params, and slice starts out of range, naming the param or node.
+pub(crate) fn resolve_params(plan: &Plan, params: &BTreeMap<String, f64>) -> Result<Vec<f64>, ExecError> {
+    Ok(resolve::params(plan, params)?)
+}
+
+/// A C-contiguous array of `dtype` holding a constant buffer's `values`.
+pub(crate) fn constant_array(dtype: DType, shape: &[usize], values: &[rumba_ir::op::F64]) -> Option<Array> {
+    storage::constant(dtype, shape, values)
 }
 
 /// Checks that `plan` is one the executor can run: it passes [`rumba_plan::verify()`] and the

@@ -28,7 +28,10 @@
 pub mod cache;
 pub mod exec;
 pub mod npy;
+pub mod stream;
+pub mod summary;
 pub mod synthetic;
+mod sys;
 
 pub use rumba_ir::bind::InputSpec;
 pub use rumba_ir::{Array, ArrayView, DType, Graph, GraphDef, GraphError, dsl, format};
@@ -63,6 +66,48 @@ pub enum Error {
     /// Reading or writing a `.npy` file failed.
     #[error(transparent)]
     Npy(#[from] npy::NpyError),
+    /// The run does not fit its memory budget (refused before anything is allocated).
+    #[error(
+        "{what} needs {} of memory, over the budget of {}; {hint}",
+        human_bytes(*needs),
+        human_bytes(*budget)
+    )]
+    Budget {
+        /// What would help.
+        hint: &'static str,
+        /// What needs the memory (an output, a kernel's tile).
+        what: String,
+        /// Bytes needed.
+        needs: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// An output would replace one of the run's inputs.
+    #[error("output \"{output}\" would replace input \"{input}\" ({}); choose another output directory", path.display())]
+    ReplacesInput {
+        /// The output.
+        output: String,
+        /// The input.
+        input: String,
+        /// The input's file.
+        path: std::path::PathBuf,
+    },
+    /// The outputs need more disk than the output directory has free.
+    #[error("output directory {}: the outputs need {}, the file system has {} free", dir.display(), human_bytes(*needs), human_bytes(*free))]
+    DiskFull {
+        /// The output directory.
+        dir: std::path::PathBuf,
+        /// Bytes needed.
+        needs: u64,
+        /// Bytes free.
+        free: u64,
+    },
+    /// The run was cancelled (a signal): its temporaries are removed, the outputs untouched.
+    #[error("cancelled; no output was changed")]
+    Cancelled,
+    /// A streamed run cannot run this executable.
+    #[error("streamed run: {0}")]
+    Streaming(String),
     /// `Backend::Jit` could not compile a kernel.
     #[error("kernel {kernel}: {source}")]
     Jit {
@@ -71,6 +116,29 @@ pub enum Error {
         /// Why.
         source: rumba_jit::JitError,
     },
+}
+
+/// What helps a run that does not fit in memory.
+pub const IN_MEMORY_HINT: &str = "raise the budget (--memory-budget), or stream the outputs to files (--output DIR)";
+
+/// What helps a streamed run that does not fit.
+pub const STREAMED_HINT: &str = "raise the budget (--memory-budget)";
+
+/// A byte count for people: `512 MiB`, `1.50 GiB`, `93 B`.
+#[must_use]
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
 }
 
 /// How one kernel of an executable runs.
@@ -133,6 +201,9 @@ pub struct Options {
     pub disabled_passes: Vec<String>,
     /// Target number of loop iterations per tile.
     pub tile_points: usize,
+    /// Bytes [`Executable::run`] may allocate for outputs and temps (`None`: no limit); a
+    /// run that needs more is refused before allocating anything ([`Error::Budget`]).
+    pub memory_budget: Option<u64>,
 }
 
 impl Default for Options {
@@ -142,6 +213,7 @@ impl Default for Options {
             threads: 0,
             disabled_passes: Vec::new(),
             tile_points: 1 << 20,
+            memory_budget: None,
         }
     }
 }
@@ -170,6 +242,8 @@ pub struct Executable {
     executor: Option<Arc<Executor>>,
     natives: Vec<Option<rumba_jit::CompiledKernel>>,
     kernels: Vec<KernelInfo>,
+    memory_budget: Option<u64>,
+    options: Options,
     /// Time spent in each stage of [`compile`].
     pub stages: Vec<(&'static str, Duration)>,
     /// What each graph pass did.
@@ -204,6 +278,8 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
         executor: None,
         natives: Vec::new(),
         kernels: Vec::new(),
+        memory_budget: options.memory_budget,
+        options: options.clone(),
         stages: Vec::new(),
         passes: Vec::new(),
     };
@@ -346,11 +422,59 @@ impl Executable {
             .collect()
     }
 
+    /// The compile options.
+    #[must_use]
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The inputs it was compiled for.
+    #[must_use]
+    pub fn input_specs(&self) -> &[InputSpec] {
+        &self.inputs
+    }
+
+    pub(crate) fn executor(&self) -> Option<&Executor> {
+        self.executor.as_deref()
+    }
+
+    /// Bytes an in-memory run allocates: every output and temp (inputs are the caller's).
+    #[must_use]
+    pub fn memory_needed(&self) -> u64 {
+        self.plan.as_ref().map_or(0, |plan| {
+            plan.buffers
+                .iter()
+                .filter(|b| matches!(b.role, rumba_plan::Role::Output { .. } | rumba_plan::Role::Temp))
+                .map(|b| {
+                    b.shape
+                        .iter()
+                        .fold(b.dtype.size() as u64, |n, &e| n.saturating_mul(e as u64))
+                })
+                .fold(0u64, u64::saturating_add)
+        })
+    }
+
+    fn check_budget(&self) -> Result<(), Error> {
+        match self.memory_budget {
+            Some(budget) if self.memory_needed() > budget => Err(Error::Budget {
+                hint: IN_MEMORY_HINT,
+                what: "the outputs and temps of an in-memory run".into(),
+                needs: self.memory_needed(),
+                budget,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn check_inputs(&self, inputs: &[(&str, ArrayView<'_>)]) -> Result<(), Error> {
-        let specs = input_specs(inputs);
+        self.check_specs(&input_specs(inputs))?;
+        self.check_budget()
+    }
+
+    pub(crate) fn check_specs(&self, specs: &[InputSpec]) -> Result<(), Error> {
         if specs.len() != self.inputs.len() || specs.iter().any(|s| !self.inputs.contains(s)) {
             // Different inputs than compiled for: binding names the difference.
-            rumba_ir::bind::bind(&self.graph, &specs)?;
+            rumba_ir::bind::bind(&self.graph, specs)?;
             return Err(GraphError::Shape {
                 at: rumba_ir::At::node(self.graph.origin(self.graph.inputs()[0].1)),
                 what: "inputs differ from those the executable was compiled for".into(),

@@ -21,6 +21,7 @@ use ndarray_npy::{ReadNpyExt, ViewNpyError, ViewNpyExt, WriteNpyError, WriteNpyE
 use rumba_ir::{Array, ArrayView, DType};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
+
 use std::path::{Path, PathBuf};
 
 /// The dtypes a `.npy` file may hold, as listed in error messages.
@@ -99,6 +100,15 @@ pub enum NpyError {
         dir: PathBuf,
         /// Why (expected a plain file name, found …).
         reason: String,
+    },
+    /// An input file changed while a streamed run read it: truncated, grown, replaced or
+    /// rewritten (its size, inode or modification time differ from their values at open).
+    #[error("{}: {what}", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        what: String,
     },
     /// Writing a file failed.
     #[error("{}: cannot write: {source}", path.display())]
@@ -229,7 +239,7 @@ pub fn read(path: &Path) -> Result<NpyInput, NpyError> {
     })
 }
 
-fn not_npy(path: &Path, e: &ReadHeaderError) -> NpyError {
+pub(crate) fn not_npy(path: &Path, e: &ReadHeaderError) -> NpyError {
     let reason = match e {
         ReadHeaderError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
             "the file ends before the end of a .npy header".to_owned()
@@ -245,7 +255,7 @@ fn not_npy(path: &Path, e: &ReadHeaderError) -> NpyError {
 }
 
 /// The dtype of a NumPy type descriptor, and whether its byte order is the machine's.
-fn parse_descr(descr: &str) -> Option<(DType, bool)> {
+pub(crate) fn parse_descr(descr: &str) -> Option<(DType, bool)> {
     let dtype = match descr {
         "|b1" | "b1" | "?" => return Some((DType::Bool, true)),
         "|u1" | "u1" | "B" => return Some((DType::U8, true)),
@@ -265,6 +275,18 @@ fn parse_descr(descr: &str) -> Option<(DType, bool)> {
         _ => return None,
     };
     Some((dtype, little == cfg!(target_endian = "little")))
+}
+
+/// The little-endian NumPy type descriptor of `dtype`, as rumba writes it.
+pub(crate) fn descr(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "|b1",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::I32 => "<i4",
+        DType::F32 => "<f4",
+        DType::F64 => "<f8",
+    }
 }
 
 /// Views the bytes of a whole `.npy` file as `dtype`.
@@ -329,7 +351,7 @@ pub fn check_writable(dir: &Path) -> Result<(), NpyError> {
     fs::remove_file(&probe).map_err(dir_error)
 }
 
-fn create_dir(dir: &Path) -> Result<(), NpyError> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), NpyError> {
     if dir.exists() && !dir.is_dir() {
         return Err(NpyError::NotADirectory { path: dir.to_owned() });
     }
@@ -341,9 +363,10 @@ fn create_dir(dir: &Path) -> Result<(), NpyError> {
 
 /// Writes each output to `dir/<name>.npy` (`env.min` → `env.min.npy`) in its own dtype, C
 /// order, all or nothing: `dir` is created if needed, every array is written to a temporary
-/// `dir/.<name>.npy.tmp-<pid>`, and only when all succeeded are they renamed into place
-/// (each rename is atomic; existing files of those names are replaced). On failure every
-/// temporary is removed. Returns the written paths in output order.
+/// in `dir` first, and only when all succeeded are they renamed into place by the journaled
+/// commit of [`crate::stream::commit`] (which also repairs what a killed run left in `dir`).
+/// On failure no output is changed and every temporary is removed. Returns the written paths
+/// in output order.
 ///
 /// # Errors
 /// [`NpyError::BadOutputName`] for a name that is not a plain file name or appears twice,
@@ -354,40 +377,23 @@ pub fn write_outputs(dir: &Path, outputs: &[(String, Array)]) -> Result<Vec<Path
         check_name(dir, name, outputs[..i].iter().any(|(n, _)| n == name))?;
     }
     create_dir(dir)?;
-    let pid = std::process::id();
-    let mut files: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(outputs.len());
+    let (lock, _) = crate::stream::commit::RunLock::take(dir)?;
     for (name, array) in outputs {
-        let temporary = dir.join(format!(".{name}.npy.tmp-{pid}"));
-        let target = dir.join(format!("{name}.npy"));
-        files.push((temporary.clone(), target.clone()));
-        if let Err(e) = write(&temporary, array) {
-            remove_temporaries(&files);
+        if let Err(e) = write(&lock.temporary(name), array) {
             return Err(match e {
-                NpyError::Write { source, .. } => NpyError::Write { path: target, source },
+                NpyError::Write { source, .. } => NpyError::Write {
+                    path: dir.join(format!("{name}.npy")),
+                    source,
+                },
                 other => other,
             });
         }
     }
-    for (i, (temporary, target)) in files.iter().enumerate() {
-        if let Err(source) = fs::rename(temporary, target) {
-            remove_temporaries(&files[i..]);
-            return Err(NpyError::Write {
-                path: target.clone(),
-                source,
-            });
-        }
-    }
-    Ok(files.into_iter().map(|(_, target)| target).collect())
+    let names: Vec<String> = outputs.iter().map(|(n, _)| n.clone()).collect();
+    crate::stream::commit::commit(&lock, &names, crate::stream::commit::Hooks::default())
 }
 
-fn remove_temporaries(files: &[(PathBuf, PathBuf)]) {
-    for (temporary, _) in files {
-        // Best effort: the temporary may never have been created.
-        let _ = fs::remove_file(temporary);
-    }
-}
-
-fn check_name(dir: &Path, name: &str, duplicate: bool) -> Result<(), NpyError> {
+pub(crate) fn check_name(dir: &Path, name: &str, duplicate: bool) -> Result<(), NpyError> {
     let reason = if name.is_empty() {
         "expected a file name, found an empty name"
     } else if name.contains(['/', '\\', '\0']) {

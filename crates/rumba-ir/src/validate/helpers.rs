@@ -202,7 +202,7 @@ impl Cx<'_> {
             Op::Slice {
                 x: w,
                 axis: 0,
-                start: Some(lag as i64 + 1),
+                start: Some(i64::try_from(lag).unwrap_or(i64::MAX).saturating_add(1)),
                 stop: None,
                 step: 1,
             },
@@ -218,7 +218,7 @@ impl Cx<'_> {
             Op::Slice {
                 x,
                 axis: 0,
-                start: Some(lag as i64 + 1),
+                start: Some(i64::try_from(lag).unwrap_or(i64::MAX).saturating_add(1)),
                 stop,
                 step: 1,
             },
@@ -367,13 +367,13 @@ impl Cx<'_> {
             what: format!("envelope pos: the {what} {pos} is outside the image"),
         });
         let d = self.lower.dtype(x);
-        let start = (pos - halfwidth).max(0);
+        let start = pos.saturating_sub(halfwidth).max(0);
         let band = self.lower.push(
             Op::Slice {
                 x,
                 axis,
                 start: Some(start),
-                stop: Some(pos + halfwidth + 1),
+                stop: Some(pos.saturating_add(halfwidth).saturating_add(1)),
                 step: 1,
             },
             d,

@@ -1,0 +1,332 @@
+//! Streamed runs of the `rumba` binary (DESIGN §8): stacks larger than the memory budget,
+//! bounded peak memory, outputs equal to the in-memory run, and what signals, closed pipes,
+//! refusals and dead runs' leftovers do to the output directory.
+//!
+//! The 256 MiB stacks here are the CI size; the long run (1 GiB stacks, a sparse 40 GB file)
+//! is `benches/streaming.sh`.
+
+use rumba::Array;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn exe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rumba"))
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/graphs/{name}.json"))
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Writes a C-order `.npy` stack of `dtype` (`|u1` or `<u2`) and `shape` with varied values,
+/// frame by frame (never all in memory).
+fn write_stack(path: &Path, descr: &str, size: usize, shape: [usize; 4]) {
+    let dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}, {}, {}), }}",
+        shape[0], shape[1], shape[2], shape[3]
+    );
+    let total = (10 + dict.len() + 1).next_multiple_of(64);
+    let mut header = b"\x93NUMPY\x01\x00".to_vec();
+    header.extend_from_slice(&((total - 10) as u16).to_le_bytes());
+    header.extend_from_slice(dict.as_bytes());
+    header.resize(total - 1, b' ');
+    header.push(b'\n');
+    let mut f = std::io::BufWriter::new(fs::File::create(path).unwrap());
+    f.write_all(&header).unwrap();
+    let frame = shape[1] * shape[2] * shape[3];
+    let mut buf = vec![0u8; frame * size];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for t in 0..shape[0] {
+        for (i, b) in buf.iter_mut().enumerate() {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // A slow ramp over frames plus noise, so references and windows matter.
+            *b = ((state >> 59) as u8)
+                .wrapping_add((t / 8) as u8)
+                .wrapping_add((i % 7) as u8);
+        }
+        f.write_all(&buf).unwrap();
+    }
+    f.flush().unwrap();
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// SIGTERM while a streamed run writes: exit 143, no temporary left, the previous outputs
+/// untouched.
+#[test]
+fn sigterm_while_writing_keeps_the_previous_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("x.npy");
+    write_stack(&input, "|u1", 1, [512, 512, 512, 1]);
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("out.npy"), b"previous").unwrap();
+    let mut child = exe()
+        .args(["run", s(&example("sliding_normalisation")), "--input"])
+        .arg(format!("x={}", s(&input)))
+        .args(["--output", s(&out), "--memory-budget", "4MiB", "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temporary = format!(".out.npy.tmp-{}", child.id());
+    let start = Instant::now();
+    while !listing(&out).contains(&temporary) {
+        assert!(start.elapsed() < Duration::from_secs(60), "no temporary appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was signalled"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: `kill` sends a signal to our child, which has not been waited for yet.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(
+        result.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(String::from_utf8_lossy(&result.stderr).contains("interrupted; no output was changed"));
+    assert_eq!(listing(&out), ["out.npy"]);
+    assert_eq!(fs::read(out.join("out.npy")).unwrap(), b"previous");
+}
+
+/// A closed stdout (`| head -1`) ends the summary, not the run: every output is written.
+#[test]
+fn a_closed_stdout_keeps_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut child = exe()
+        .args([
+            "run",
+            s(&example("envelope")),
+            "--shape",
+            "x=20x520x520x1",
+            "--output",
+            s(&out),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let result = child.wait_with_output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert_eq!(
+        listing(&out),
+        [
+            "col_env.max.npy",
+            "col_env.min.npy",
+            "row_env.max.npy",
+            "row_env.min.npy"
+        ]
+    );
+}
+
+fn fails(args: &[&str], code: i32, needles: &[&str]) {
+    let out = exe().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: expected {n:?} in {stderr}");
+    }
+}
+
+/// Refusals before anything runs: exit 2, naming what and how many bytes.
+#[test]
+fn runs_that_cannot_fit_are_refused_before_allocating() {
+    let graph = example("background_subtraction");
+    let g = s(&graph);
+    // In memory: outputs over the budget.
+    fails(
+        &["run", g, "--shape", "x=200x512x512x1", "--memory-budget", "100MiB"],
+        2,
+        &[
+            "outputs and temps of an in-memory run",
+            "over the budget of 100 MiB",
+            "--output DIR",
+        ],
+    );
+    // Synthetic inputs over the budget, over the cap, and beyond 64 bits.
+    fails(
+        &["run", g, "--shape", "x=100000x100000x100000x1"],
+        2,
+        &["over the cap of 1 TiB", "--allow-large"],
+    );
+    fails(
+        &["run", g, "--shape", "x=18446744073709551615x2x1x1"],
+        2,
+        &["more bytes than fit in 64 bits"],
+    );
+    fails(
+        &[
+            "run",
+            g,
+            "--shape",
+            "x=4000x1000x1000x1",
+            "--memory-budget",
+            "1GiB",
+            "--allow-large",
+        ],
+        2,
+        &["synthetic inputs", "3.73 GiB", "over the budget of 1 GiB"],
+    );
+    fails(
+        &["run", g, "--memory-budget", "lots"],
+        2,
+        &["expected a size like 512MiB"],
+    );
+    fails(&["run", g, "--memory-budget", "0"], 2, &["at least one byte"]);
+    // An output that would replace an input.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("out.npy");
+    write_stack(&input, "|u1", 1, [12, 8, 8, 1]);
+    let before = fs::read(&input).unwrap();
+    fails(
+        &[
+            "run",
+            g,
+            "--input",
+            &format!("x={}", s(&input)),
+            "--output",
+            s(dir.path()),
+        ],
+        2,
+        &["would replace input \"x\""],
+    );
+    assert_eq!(fs::read(&input).unwrap(), before);
+}
+
+/// What a run killed during its commit left (journal, backup, half-installed output) is
+/// rolled back by the next run in the directory before it writes, which says so.
+#[test]
+fn the_next_run_rolls_back_a_killed_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let hex = |t: &str| t.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    // Process 4242 died after moving out.npy to its backup and installing its new file.
+    fs::write(out.join(".rumba-4242.lock"), b"").unwrap();
+    fs::write(out.join(".out.npy.bak-4242"), b"previous").unwrap();
+    fs::write(out.join("out.npy"), b"half-committed").unwrap();
+    fs::write(out.join(".other.npy.tmp-4242"), b"temporary").unwrap();
+    let journal = format!(
+        "rumba-journal 1\n{} {} {} 1\n",
+        hex(".out.npy.tmp-4242"),
+        hex("out.npy"),
+        hex(".out.npy.bak-4242")
+    );
+    fs::write(out.join(".rumba-4242.journal"), journal).unwrap();
+    // A run that fails before writing (a bad param) changes nothing; one that checks the
+    // directory repairs it first. `explain` does not touch the directory, so run a tiny graph
+    // whose outputs have other names.
+    let graph = out.join("g.json");
+    fs::write(
+        &graph,
+        r#"{"format": "rumba-graph", "version": 1, "nodes": [
+  {"id": "x", "op": "input", "dtype": "u8", "shape": [null, null, null, 1]},
+  {"id": "m", "op": "reduce", "x": "x", "kind": "max", "axes": [0]}],
+ "outputs": ["m"]}"#,
+    )
+    .unwrap();
+    let result = exe()
+        .args(["run", s(&graph), "--shape", "x=3x4x4x1", "--output", s(out)])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(stdout.contains("rolled back the unfinished commit"), "{stdout}");
+    assert_eq!(fs::read(out.join("out.npy")).unwrap(), b"previous");
+    assert_eq!(listing(out), ["g.json", "m.npy", "out.npy"]);
+    let _: Array = rumba::npy::read(&out.join("m.npy")).unwrap().view().to_owned();
+}
+
+/// `--progress` prints plain lines on a stderr that is not a terminal (at least the final
+/// one); `--quiet` and the default print none there.
+#[test]
+fn progress_lines_when_asked_and_none_when_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("x.npy");
+    write_stack(&input, "|u1", 1, [40, 64, 64, 1]);
+    let run = |flag: Option<&str>| {
+        let mut c = exe();
+        c.args(["run", s(&example("sliding_normalisation")), "--input"])
+            .arg(format!("x={}", s(&input)))
+            .args(["--output", s(&dir.path().join("out")), "--memory-budget", "64KiB"]);
+        if let Some(f) = flag {
+            c.arg(f);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let lines = run(Some("--progress"));
+    assert!(
+        lines.contains("progress: ") && lines.contains(" chunks (100 %)"),
+        "{lines}"
+    );
+    assert!(!run(Some("--quiet")).contains("progress"));
+    assert!(!run(None).contains("progress"));
+}
+
+/// Integer arguments at i64::MAX: a lag that long leaves no frame (the defined empty result,
+/// not the frames of lag −1), a halfwidth that wide takes the whole axis (as a halfwidth just
+/// past the image does); neither overflows.
+#[test]
+fn arguments_at_i64_max_neither_overflow_nor_wrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = |name: &str, node: &str, output: &str| {
+        let path = dir.path().join(format!("{name}.json"));
+        let text = format!(
+            r#"{{"format": "rumba-graph", "version": 1, "nodes": [
+  {{"id": "x", "op": "input", "dtype": "u8", "shape": [null, null, null, 1]}}, {node}],
+ "outputs": ["{output}"]}}"#
+        );
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let run = |g: &Path, out: &str| {
+        let out = dir.path().join(out);
+        let result = exe()
+            .args(["run", s(g), "--shape", "x=24x8x8x1", "--output", s(&out)])
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        out
+    };
+    let lag = graph(
+        "lag",
+        r#"{"id": "o", "op": "sliding_reference", "x": "x", "window": 3, "lag": 9223372036854775807, "kind": "mean"}"#,
+        "o",
+    );
+    let out = run(&lag, "lag");
+    let o = rumba::npy::read(&out.join("o.npy")).unwrap();
+    assert_eq!(o.view().shape(), [0, 8, 8, 1]);
+    let envelope = |hw: &str| {
+        format!(
+            r#"{{"id": "e", "op": "envelope", "x": "x", "orientation": "h", "pos": 2, "halfwidth": {hw}, "over": "dataset"}}"#
+        )
+    };
+    let max = run(&graph("hw_max", &envelope("9223372036854775807"), "e.min"), "max");
+    let wide = run(&graph("hw_wide", &envelope("100"), "e.min"), "wide");
+    assert_eq!(
+        fs::read(max.join("e.min.npy")).unwrap(),
+        fs::read(wide.join("e.min.npy")).unwrap()
+    );
+}

@@ -26,27 +26,7 @@ fn cases() -> u32 {
 
 /// Writes `a` as a `.npy` file in Fortran order (its elements in reversed-axes order).
 fn write_fortran(path: &Path, a: &Array) {
-    let shape: Vec<String> = a.shape().iter().map(usize::to_string).collect();
-    let tuple = if shape.len() == 1 {
-        format!("({},)", shape[0])
-    } else {
-        format!("({})", shape.join(", "))
-    };
-    let descr = match a.dtype() {
-        rumba::DType::Bool => "|b1",
-        rumba::DType::U8 => "|u1",
-        rumba::DType::U16 => "<u2",
-        rumba::DType::I32 => "<i4",
-        rumba::DType::F32 => "<f4",
-        rumba::DType::F64 => "<f8",
-    };
-    let dict = format!("{{'descr': '{descr}', 'fortran_order': True, 'shape': {tuple}, }}");
-    let total = (10 + dict.len() + 1).next_multiple_of(64);
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&((total - 10) as u16).to_le_bytes());
-    bytes.extend_from_slice(dict.as_bytes());
-    bytes.resize(total - 1, b' ');
-    bytes.push(b'\n');
+    let mut bytes = rumba::stream::file::header_bytes(a.dtype(), a.shape(), true);
     macro_rules! put {
         ($a:expr, $f:expr) => {
             for v in $a.t().iter() {

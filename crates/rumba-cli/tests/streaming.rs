@@ -1,70 +1,15 @@
-//! Streamed runs of the `rumba` binary (DESIGN §8): stacks larger than the memory budget,
-//! bounded peak memory, outputs equal to the in-memory run, and what signals, closed pipes,
-//! refusals and dead runs' leftovers do to the output directory.
-//!
-//! The 256 MiB stacks here are the CI size; the long run (1 GiB stacks, a sparse 40 GB file)
-//! is `benches/streaming.sh`.
+//! Streamed runs of the `rumba` binary (DESIGN §8): what signals, closed pipes, refusals,
+//! dead runs' leftovers and extreme arguments do to the output directory. Peak memory is
+//! measured in `streaming_rss.rs`.
 
-use rumba::Array;
+mod common;
+
+use common::{example, exe, listing, s, write_stack};
+use rumba::{Array, DType};
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn exe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rumba"))
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/graphs/{name}.json"))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Writes a C-order `.npy` stack of `dtype` (`|u1` or `<u2`) and `shape` with varied values,
-/// frame by frame (never all in memory).
-fn write_stack(path: &Path, descr: &str, size: usize, shape: [usize; 4]) {
-    let dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}, {}, {}), }}",
-        shape[0], shape[1], shape[2], shape[3]
-    );
-    let total = (10 + dict.len() + 1).next_multiple_of(64);
-    let mut header = b"\x93NUMPY\x01\x00".to_vec();
-    header.extend_from_slice(&((total - 10) as u16).to_le_bytes());
-    header.extend_from_slice(dict.as_bytes());
-    header.resize(total - 1, b' ');
-    header.push(b'\n');
-    let mut f = std::io::BufWriter::new(fs::File::create(path).unwrap());
-    f.write_all(&header).unwrap();
-    let frame = shape[1] * shape[2] * shape[3];
-    let mut buf = vec![0u8; frame * size];
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for t in 0..shape[0] {
-        for (i, b) in buf.iter_mut().enumerate() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            // A slow ramp over frames plus noise, so references and windows matter.
-            *b = ((state >> 59) as u8)
-                .wrapping_add((t / 8) as u8)
-                .wrapping_add((i % 7) as u8);
-        }
-        f.write_all(&buf).unwrap();
-    }
-    f.flush().unwrap();
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// SIGTERM while a streamed run writes: exit 143, no temporary left, the previous outputs
 /// untouched.
@@ -72,7 +17,7 @@ fn listing(dir: &Path) -> Vec<String> {
 fn sigterm_while_writing_keeps_the_previous_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("x.npy");
-    write_stack(&input, "|u1", 1, [512, 512, 512, 1]);
+    write_stack(&input, DType::U8, [512, 512, 512, 1]);
     let out = dir.path().join("out");
     fs::create_dir(&out).unwrap();
     fs::write(out.join("out.npy"), b"previous").unwrap();
@@ -197,7 +142,7 @@ fn runs_that_cannot_fit_are_refused_before_allocating() {
     // An output that would replace an input.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("out.npy");
-    write_stack(&input, "|u1", 1, [12, 8, 8, 1]);
+    write_stack(&input, DType::U8, [12, 8, 8, 1]);
     let before = fs::read(&input).unwrap();
     fails(
         &[
@@ -263,7 +208,7 @@ fn the_next_run_rolls_back_a_killed_commit() {
 fn progress_lines_when_asked_and_none_when_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("x.npy");
-    write_stack(&input, "|u1", 1, [40, 64, 64, 1]);
+    write_stack(&input, DType::U8, [40, 64, 64, 1]);
     let run = |flag: Option<&str>| {
         let mut c = exe();
         c.args(["run", s(&example("sliding_normalisation")), "--input"])

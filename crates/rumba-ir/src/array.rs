@@ -126,6 +126,19 @@ impl Array {
 }
 
 impl ArrayView<'_> {
+    /// The same view, borrowed for as long as `self` is.
+    #[must_use]
+    pub fn reborrow(&self) -> ArrayView<'_> {
+        match self {
+            ArrayView::Bool(a) => ArrayView::Bool(a.view()),
+            ArrayView::U8(a) => ArrayView::U8(a.view()),
+            ArrayView::U16(a) => ArrayView::U16(a.view()),
+            ArrayView::I32(a) => ArrayView::I32(a.view()),
+            ArrayView::F32(a) => ArrayView::F32(a.view()),
+            ArrayView::F64(a) => ArrayView::F64(a.view()),
+        }
+    }
+
     /// The element type.
     #[must_use]
     pub fn dtype(&self) -> DType {

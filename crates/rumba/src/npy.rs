@@ -204,14 +204,7 @@ pub fn read(path: &Path) -> Result<NpyInput, NpyError> {
         });
     }
     let header = Header::from_reader(&mut &mmap[..]).map_err(|e| not_npy(path, &e))?;
-    let descr = header.type_descriptor.as_string().map(String::as_str);
-    let Some((dtype, native)) = descr.and_then(parse_descr) else {
-        return Err(NpyError::UnsupportedDtype {
-            path: path.to_owned(),
-            found: header.type_descriptor.to_string(),
-            expected: SUPPORTED,
-        });
-    };
+    let (dtype, native) = header_dtype(path, &header)?;
     if native && dtype != DType::Bool {
         let viewable = match view_bytes(&mmap, dtype) {
             Ok(_) => true,
@@ -254,8 +247,21 @@ pub(crate) fn not_npy(path: &Path, e: &ReadHeaderError) -> NpyError {
     }
 }
 
+/// The dtype of a parsed header, and whether its byte order is the machine's.
+///
+/// # Errors
+/// [`NpyError::UnsupportedDtype`] for a dtype rumba does not handle.
+pub(crate) fn header_dtype(path: &Path, header: &Header) -> Result<(DType, bool), NpyError> {
+    let descr = header.type_descriptor.as_string().map(String::as_str);
+    descr.and_then(parse_descr).ok_or_else(|| NpyError::UnsupportedDtype {
+        path: path.to_owned(),
+        found: header.type_descriptor.to_string(),
+        expected: SUPPORTED,
+    })
+}
+
 /// The dtype of a NumPy type descriptor, and whether its byte order is the machine's.
-pub(crate) fn parse_descr(descr: &str) -> Option<(DType, bool)> {
+fn parse_descr(descr: &str) -> Option<(DType, bool)> {
     let dtype = match descr {
         "|b1" | "b1" | "?" => return Some((DType::Bool, true)),
         "|u1" | "u1" | "B" => return Some((DType::U8, true)),

@@ -555,7 +555,7 @@ impl Executable {
                 for (b, (r, c)) in resident.iter_mut().zip(chunk_refs.by_ref()).enumerate() {
                     let reached = reach.iter().any(|a| a.buffer.0 as usize == b);
                     parts.push(match (r, c, &views[b]) {
-                        (_, _, Some(view)) => Part::Input(shorten(view)),
+                        (_, _, Some(view)) => Part::Input(view.reborrow()),
                         (Some(array), _, _) => Part::Resident(array),
                         (None, Some(chunk), _) if reached => Part::Boxed(chunk),
                         _ => Part::Absent,
@@ -652,18 +652,6 @@ impl Executable {
             })
             .collect();
         Ok(report)
-    }
-}
-
-/// A view borrowed for as long as the reference to it.
-fn shorten<'s>(view: &'s ArrayView<'_>) -> ArrayView<'s> {
-    match view {
-        ArrayView::Bool(a) => ArrayView::Bool(a.view()),
-        ArrayView::U8(a) => ArrayView::U8(a.view()),
-        ArrayView::U16(a) => ArrayView::U16(a.view()),
-        ArrayView::I32(a) => ArrayView::I32(a.view()),
-        ArrayView::F32(a) => ArrayView::F32(a.view()),
-        ArrayView::F64(a) => ArrayView::F64(a.view()),
     }
 }
 

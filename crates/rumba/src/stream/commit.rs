@@ -334,11 +334,23 @@ pub fn recover(dir: &Path) -> Result<Vec<String>, NpyError> {
 mod tests {
     use super::*;
 
-    fn setup(dir: &Path, lock: &RunLock, names: &[&str]) {
-        for n in names {
+    /// Previous outputs `a` and `b`, new temporaries `a`, `b` and `c`; the output names.
+    fn setup(dir: &Path, lock: &RunLock) -> Vec<String> {
+        for n in ["a", "b"] {
             fs::write(dir.join(format!("{n}.npy")), format!("old {n}")).unwrap();
+        }
+        for n in ["a", "b", "c"] {
             fs::write(lock.temporary(n), format!("new {n}")).unwrap();
         }
+        ["a", "b", "c"].map(String::from).to_vec()
+    }
+
+    /// The directory as `setup` left it before the commit, temporaries aside.
+    fn previous() -> Vec<(String, String)> {
+        ["a", "b"]
+            .iter()
+            .map(|n| (format!("{n}.npy"), format!("old {n}")))
+            .collect()
     }
 
     fn contents(dir: &Path) -> Vec<(String, String)> {
@@ -359,9 +371,7 @@ mod tests {
     fn a_commit_replaces_every_output() {
         let dir = tempfile::tempdir().unwrap();
         let (lock, _) = RunLock::take(dir.path()).unwrap();
-        setup(dir.path(), &lock, &["a", "b"]);
-        fs::write(lock.temporary("c"), "new c").unwrap();
-        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let names = setup(dir.path(), &lock);
         commit(&lock, &names, Hooks::default()).unwrap();
         let want: Vec<(String, String)> = ["a", "b", "c"]
             .iter()
@@ -376,20 +386,14 @@ mod tests {
         for k in 1..=5 {
             let dir = tempfile::tempdir().unwrap();
             let (lock, _) = RunLock::take(dir.path()).unwrap();
-            setup(dir.path(), &lock, &["a", "b"]);
-            fs::write(lock.temporary("c"), "new c").unwrap();
-            let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+            let names = setup(dir.path(), &lock);
             let hooks = Hooks {
                 fail_rename: Some(k),
                 ..Hooks::default()
             };
             assert!(commit(&lock, &names, hooks).is_err(), "rename {k}");
             lock.clean();
-            let want: Vec<(String, String)> = ["a", "b"]
-                .iter()
-                .map(|n| (format!("{n}.npy"), format!("old {n}")))
-                .collect();
-            assert_eq!(contents(dir.path()), want, "rename {k} failed");
+            assert_eq!(contents(dir.path()), previous(), "rename {k} failed");
         }
     }
 
@@ -400,9 +404,7 @@ mod tests {
         for k in 0..5 {
             let dir = tempfile::tempdir().unwrap();
             let (lock, _) = RunLock::take(dir.path()).unwrap();
-            setup(dir.path(), &lock, &["a", "b"]);
-            fs::write(lock.temporary("c"), "new c").unwrap();
-            let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+            let names = setup(dir.path(), &lock);
             let hooks = Hooks {
                 die_after_renames: Some(k),
                 ..Hooks::default()
@@ -413,11 +415,7 @@ mod tests {
             std::mem::forget(lock);
             let report = recover_as_other(dir.path(), pid);
             assert_eq!(report.len(), 1, "{report:?}");
-            let want: Vec<(String, String)> = ["a", "b"]
-                .iter()
-                .map(|n| (format!("{n}.npy"), format!("old {n}")))
-                .collect();
-            assert_eq!(contents(dir.path()), want, "died after {k} renames");
+            assert_eq!(contents(dir.path()), previous(), "died after {k} renames");
         }
     }
 

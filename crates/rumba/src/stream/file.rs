@@ -8,7 +8,7 @@
 //! innermost dimensions the box covers whole, and part of the next — are one read each.
 
 use super::boxes::Span;
-use crate::npy::{NpyError, SUPPORTED, parse_descr};
+use crate::npy::NpyError;
 use ndarray_npy::npy::header::{Header, Layout};
 
 use rumba_ir::DType;
@@ -198,14 +198,7 @@ impl Source {
             use std::io::Seek;
             reader.stream_position().map_err(read_error)?
         };
-        let descr = header.type_descriptor.as_string().map(String::as_str);
-        let Some((dtype, native)) = descr.and_then(parse_descr) else {
-            return Err(NpyError::UnsupportedDtype {
-                path: path.to_owned(),
-                found: header.type_descriptor.to_string(),
-                expected: SUPPORTED,
-            });
-        };
+        let (dtype, native) = crate::npy::header_dtype(path, &header)?;
         let corrupt = |reason: String| NpyError::Corrupt {
             path: path.to_owned(),
             reason,
@@ -325,18 +318,20 @@ impl Source {
     }
 }
 
-/// A `.npy` header (format 1.0, or 2.0 when longer than 65535 bytes) for a C-order array of
-/// `dtype` and `shape`, padded with spaces to a multiple of 64 bytes as NumPy writes it.
+/// A `.npy` header (format 1.0, or 2.0 when longer than 65535 bytes) for an array of `dtype`
+/// and `shape` in C (or Fortran) order, padded with spaces to a multiple of 64 bytes as NumPy
+/// writes it.
 #[must_use]
-pub fn header_bytes(dtype: DType, shape: &[usize]) -> Vec<u8> {
+pub fn header_bytes(dtype: DType, shape: &[usize], fortran: bool) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let tuple = match dims.len() {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
     let dict = format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': {tuple}, }}",
-        crate::npy::descr(dtype)
+        "{{'descr': '{}', 'fortran_order': {}, 'shape': {tuple}, }}",
+        crate::npy::descr(dtype),
+        if fortran { "True" } else { "False" }
     );
     let (version, prefix) = if dict.len() + 1 + 10 <= 65535 {
         (1u8, 10)
@@ -400,7 +395,16 @@ impl Sink {
             path: shown.to_owned(),
             source,
         };
-        let bytes = header_bytes(dtype, shape);
+        let bytes = header_bytes(dtype, shape, false);
+        let len = shape
+            .iter()
+            .try_fold(dtype.size() as u64, |n, &e| n.checked_mul(e as u64))
+            .filter(|&n| i64::try_from(n).is_ok())
+            .ok_or_else(|| {
+                write_error(io::Error::other(format!(
+                    "{dtype} {shape:?} has more bytes than a file can hold"
+                )))
+            })?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -408,7 +412,6 @@ impl Sink {
             .open(path)
             .map_err(write_error)?;
         let data = bytes.len() as u64;
-        let len = shape.iter().map(|&e| e as u64).product::<u64>() * dtype.size() as u64;
         file.write_all_at(&bytes, 0).map_err(write_error)?;
         file.set_len(data + len).map_err(write_error)?;
         Ok(Sink {

@@ -85,8 +85,12 @@ fn a_closed_stdout_keeps_every_output() {
     );
 }
 
+/// Runs the binary with `args` under the address-space limit and the watchdog
+/// ([`common::guarded`]), expecting exit `code` and each of `needles` in stderr.
 fn fails(args: &[&str], code: i32, needles: &[&str]) {
-    let out = exe().args(args).output().unwrap();
+    let mut cmd = exe();
+    cmd.args(args);
+    let out = common::guarded(cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
     for n in needles {

@@ -4,25 +4,10 @@
 
 mod common;
 
-use common::{data, example, exe, listing, s, write_stack};
+use common::{data, example, exe, listing, s, wait_rss, write_stack};
 use rumba::{DType, Options};
 use std::collections::BTreeMap;
-use std::process::{Child, ExitStatus, Stdio};
-
-/// Waits for `child`, returning its status and peak resident memory in bytes (`wait4`).
-fn wait_rss(child: Child) -> (ExitStatus, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: `wait4` writes the status and one `rusage` into the locals it is given; the
-    // child is ours and not waited for elsewhere (its handle is forgotten after this).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4");
-    std::mem::forget(child);
-    (ExitStatus::from_raw(status), usage.ru_maxrss as u64 * 1024)
-}
+use std::process::Stdio;
 
 /// Every example graph on a 256 MiB stack of its dtype, streamed within a 64 MiB budget: the
 /// child's peak RSS stays within budget + 64 MiB and every output file has the bits of the

@@ -5,8 +5,10 @@
 use rumba::DType;
 use std::fs;
 use std::io::Write;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn exe() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rumba"))
@@ -64,4 +66,82 @@ pub fn data(path: &Path) -> Vec<u8> {
         ),
     };
     bytes[at + len..].to_vec()
+}
+
+/// The address space a [`guarded`] run may reserve: a refusal must come before any large
+/// allocation, so a run that tried one fails here instead of paging the machine.
+pub const ADDRESS_SPACE: u64 = 2 << 30;
+
+/// How long a [`guarded`] run may take before the watchdog kills it: a hang is a failure, not
+/// a slow test (nothing is timed).
+pub const WATCHDOG: Duration = Duration::from_secs(300);
+
+/// Runs `cmd` to completion under an address-space limit ([`ADDRESS_SPACE`]) and a watchdog
+/// ([`WATCHDOG`]), panicking if the watchdog fires.
+pub fn guarded(mut cmd: Command) -> Output {
+    // SAFETY: the closure runs in the forked child before exec and only calls `setrlimit`,
+    // which is async-signal-safe; it touches no memory of the parent's but a local struct.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE,
+                rlim_max: ADDRESS_SPACE,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pipes are drained on threads so a chatty child cannot block on a full pipe.
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                r.read_to_end(&mut v).unwrap();
+            }
+            v
+        })
+    };
+    let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
+    let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > WATCHDOG {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{cmd:?} still ran after {WATCHDOG:?}: killed by the watchdog");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Waits for `child`, returning its status and peak resident memory in bytes (`wait4`).
+pub fn wait_rss(child: Child) -> (ExitStatus, u64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain old data, valid zeroed; `wait4` writes the status and one
+    // `rusage` into the locals it is given; the child is ours and not waited for elsewhere
+    // (its handle is forgotten after this).
+    let (r, usage) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::wait4(pid, &mut status, 0, &mut usage), usage)
+    };
+    assert_eq!(r, pid, "wait4");
+    std::mem::forget(child);
+    (ExitStatus::from_raw(status), usage.ru_maxrss as u64 * 1024)
 }

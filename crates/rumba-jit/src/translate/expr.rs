@@ -3,7 +3,7 @@
 //! casts, NaN-propagating min/max (up to the sign of a zero and NaN payloads, DESIGN §5), IEEE
 //! comparisons.
 
-use super::{Translator, ty};
+use super::{Translator, ty, vector};
 use crate::JitError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
@@ -17,6 +17,17 @@ impl Translator<'_, '_> {
         if let Some(&v) = self.memo.get(&e).or_else(|| self.fixed.get(&e)) {
             return Ok(v);
         }
+        // Operands first, in index order, so each one below is a memo hit: no recursion
+        // depth grows with the kernel (a 100,000-op chain translates).
+        let known = |t: &Self, x: ExprId| t.memo.contains_key(&x) || t.fixed.contains_key(&x);
+        for x in vector::pending(self.kernel, e, |x| known(self, x)) {
+            self.value_of(x)?;
+        }
+        self.value_of(e)
+    }
+
+    /// The value of `e`, whose operands' values are known.
+    fn value_of(&mut self, e: ExprId) -> Result<Value, JitError> {
         let node = &self.kernel.exprs[e.0 as usize];
         let dtype = node.dtype;
         let v = match node.expr.clone() {

@@ -178,6 +178,29 @@ pub(super) fn closure(kernel: &Kernel, roots: &[ExprId]) -> Vec<bool> {
     need
 }
 
+/// The expressions below `e` that a depth-first walk from `e` reaches without passing a
+/// `known` one (`e` itself excluded), in ascending index order: operands before their users,
+/// since a kernel's operands precede them (`rumba_plan::verify`).
+pub(super) fn pending(kernel: &Kernel, e: ExprId, known: impl Fn(ExprId) -> bool) -> Vec<ExprId> {
+    let top = e.0 as usize;
+    let mut need = vec![false; top + 1];
+    need[top] = true;
+    let mut out = Vec::new();
+    for i in (0..=top).rev() {
+        if !need[i] || (i != top && known(ExprId(i as u32))) {
+            continue;
+        }
+        if i != top {
+            out.push(ExprId(i as u32));
+        }
+        for o in operands(&kernel.exprs[i].expr) {
+            need[o.0 as usize] = true;
+        }
+    }
+    out.reverse();
+    out
+}
+
 /// Whether a varying expression of dtype `d` has a vector form.
 fn vectorizable(kernel: &Kernel, e: &Expr, d: DType, acc_ok: &dyn Fn(u32) -> bool) -> bool {
     let dtype = |x: &ExprId| kernel.exprs[x.0 as usize].dtype;

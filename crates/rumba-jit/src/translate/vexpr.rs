@@ -8,7 +8,7 @@
 
 use super::Translator;
 use super::expr::{float_cc, int_cc};
-use super::vector::LANES;
+use super::vector::{self, LANES};
 use crate::JitError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
@@ -49,6 +49,16 @@ impl Translator<'_, '_> {
         if let Some(v) = self.vmemo.get(&e).or_else(|| self.vinvariant.get(&e)) {
             return Ok(v.clone());
         }
+        // Operands first, in index order, as in `value`: no recursion depth.
+        let known = |t: &Self, x: ExprId| t.vmemo.contains_key(&x) || t.vinvariant.contains_key(&x);
+        for x in vector::pending(self.kernel, e, |x| known(self, x)) {
+            self.vvalue_of(x, i)?;
+        }
+        self.vvalue_of(e, i)
+    }
+
+    /// The lanes of `e`, whose operands' lanes are known.
+    fn vvalue_of(&mut self, e: ExprId, i: Value) -> Result<Lanes, JitError> {
         let node = &self.kernel.exprs[e.0 as usize];
         let d = node.dtype;
         let v = match node.expr.clone() {

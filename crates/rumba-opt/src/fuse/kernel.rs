@@ -259,9 +259,57 @@ impl<'a, 'g> Builder<'a, 'g> {
     }
 
     /// The expression computing `node` at `map` (domain → node coordinates).
+    ///
+    /// A depth-first walk with its own stack, never the call stack, so a chain of any length
+    /// fuses (DESIGN §8: no recursion depth limit in any pass); expressions are pushed in the
+    /// post-order a recursive walk would give.
     pub fn trace(&mut self, node: NodeId, map: &NodeMap) -> Result<ExprId, FuseError> {
+        struct Frame {
+            node: NodeId,
+            map: NodeMap,
+            operands: Vec<(NodeId, NodeMap)>,
+            ids: Vec<ExprId>,
+        }
+        let mut stack = match self.enter(node, map)? {
+            Ok(expr) => return Ok(expr),
+            Err(operands) => vec![Frame {
+                node,
+                map: map.clone(),
+                ids: Vec::with_capacity(operands.len()),
+                operands,
+            }],
+        };
+        loop {
+            let top = stack.last_mut().expect("the walk stops when its stack empties");
+            if let Some((x, m)) = top.operands.get(top.ids.len()) {
+                let (x, m) = (*x, m.clone());
+                match self.enter(x, &m)? {
+                    Ok(expr) => top.ids.push(expr),
+                    Err(operands) => stack.push(Frame {
+                        node: x,
+                        map: m,
+                        ids: Vec::with_capacity(operands.len()),
+                        operands,
+                    }),
+                }
+                continue;
+            }
+            let done = stack.pop().expect("a frame was on top");
+            let expr = self.finish(done.node, &done.map, &done.ids);
+            self.memo.insert((done.node, done.map), expr);
+            match stack.last_mut() {
+                Some(parent) => parent.ids.push(expr),
+                None => return Ok(expr),
+            }
+        }
+    }
+
+    /// `Ok` with the expression of `node` at `map` when it needs no operand (memoised, an
+    /// accumulator or a load), else `Err` with the operands to trace first.
+    #[allow(clippy::type_complexity)]
+    fn enter(&mut self, node: NodeId, map: &NodeMap) -> Result<Result<ExprId, Vec<(NodeId, NodeMap)>>, FuseError> {
         if let Some(&e) = self.memo.get(&(node, map.clone())) {
-            return Ok(e);
+            return Ok(Ok(e));
         }
         let graph = self.ctx.graph;
         let n = graph.node(node);
@@ -275,29 +323,30 @@ impl<'a, 'g> Builder<'a, 'g> {
             self.load(buffer, map.clone(), n.dtype)
         } else {
             self.fused.insert(node);
-            self.compute(node, map)?
-        };
-        self.memo.insert((node, map.clone()), expr);
-        Ok(expr)
-    }
-
-    fn compute(&mut self, node: NodeId, map: &NodeMap) -> Result<ExprId, FuseError> {
-        let graph = self.ctx.graph;
-        let n = graph.node(node);
-        let rank = self.rank();
-        let operands = match &n.op {
-            Op::Reduce { .. } | Op::Window { .. } | Op::Input { .. } => {
+            if let Op::Reduce { .. } | Op::Window { .. } | Op::Input { .. } = &n.op {
                 return Err(FuseError::internal(format!(
                     "{node} ({}) reached but neither fused nor materialised",
                     n.op.name()
                 )));
             }
-            _ => walk::operands(graph, self.ctx.shapes, &mut self.ctx.slots, node, map, rank),
+            let rank = self.rank();
+            return Ok(Err(walk::operands(
+                graph,
+                self.ctx.shapes,
+                &mut self.ctx.slots,
+                node,
+                map,
+                rank,
+            )));
         };
-        let mut ids = Vec::with_capacity(operands.len());
-        for (x, m) in &operands {
-            ids.push(self.trace(*x, m)?);
-        }
+        self.memo.insert((node, map.clone()), expr);
+        Ok(Ok(expr))
+    }
+
+    /// The expression of a computed `node` at `map` whose operands' expressions are `ids`.
+    fn finish(&mut self, node: NodeId, map: &NodeMap, ids: &[ExprId]) -> ExprId {
+        let graph = self.ctx.graph;
+        let n = graph.node(node);
         let expr = match &n.op {
             Op::Const { value } => Expr::Const { value: *value },
             Op::Param { .. } => Expr::Param {
@@ -332,9 +381,9 @@ impl<'a, 'g> Builder<'a, 'g> {
                 }
             }
             // Movement ops are index maps only: the operand's expression is the result.
-            _ => return Ok(ids[0]),
+            _ => return ids[0],
         };
-        Ok(self.push(expr, n.dtype))
+        self.push(expr, n.dtype)
     }
 
     fn span_table(&mut self, node: NodeId) -> u32 {

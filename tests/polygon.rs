@@ -123,3 +123,56 @@ fn reversed_inputs_take_the_scalar_runs_and_agree() {
         support::same_bits(&got.view(), &want.view()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+/// Polygons with coordinates far beyond f64's safe products (±1e200, ±f64::MAX) that enclose
+/// the image cover every pixel on every backend — as the small enclosing square does — and
+/// an ROI over one of them is the whole frame's mean (the defined crossing expression would
+/// overflow and lose every pixel; `rumba_ir::polygon::crossing`).
+#[test]
+fn huge_enclosing_polygons_cover_every_pixel() {
+    let (h, w) = (7, 9);
+    let x = stack(DType::F32, &[3, h, w, 1]);
+    let big = 1e200;
+    let huge: [Vec<[f64; 2]>; 2] = [
+        vec![[0.0, -big], [big, 0.0], [0.0, big], [-big, 0.0]],
+        vec![[-f64::MAX, -f64::MAX], [f64::MAX, -f64::MAX], [0.0, f64::MAX]],
+    ];
+    let apply = |vertices: &[[f64; 2]], backend: Backend| {
+        let b = Builder::new();
+        let xin = b.input("x", DType::F32, [None, None, None, Some(1)]);
+        let graph = b
+            .build([("out", &xin.apply_polygon(vertices, f64::NAN))])
+            .expect("valid");
+        run(&graph, x.view(), backend)
+    };
+    let small = polygons(w as f64, h as f64).remove(0).1;
+    for vertices in &huge {
+        for backend in [Backend::Interp, Backend::Eval, Backend::Jit] {
+            let want = apply(&small, backend);
+            let got = apply(vertices, backend);
+            support::same_bits(&got.view(), &want.view()).unwrap_or_else(|e| panic!("{vertices:?}, {backend}: {e}"));
+            // Nothing filled: the input itself.
+            support::same_bits(&got.view(), &x.view()).unwrap_or_else(|e| panic!("{vertices:?}, {backend}: {e}"));
+        }
+        let b = Builder::new();
+        let xin = b.input("x", DType::F32, [None, None, None, Some(1)]);
+        let (mean, _, _) = xin.roi_series(vertices);
+        let full = xin.reduce(rumba::dsl::Stat::Mean, &[1, 2, 3]);
+        let graph = b.build([("roi", &mean), ("full", &full)]).expect("valid");
+        let out = run_all(&graph, x.view());
+        // The whole-frame mean keeps its reduced axes; the series does not.
+        let bits = |a: &Array| a.to_f64_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&out[0]), bits(&out[1]), "{vertices:?}");
+    }
+}
+
+/// Every output of `graph` on the JIT.
+fn run_all(graph: &rumba::Graph, x: ArrayView<'_>) -> Vec<Array> {
+    let inputs = [("x", x)];
+    let exe = rumba::compile(graph, &rumba::input_specs(&inputs), &Options::default()).expect("compiles");
+    exe.run(&inputs, &BTreeMap::new())
+        .expect("runs")
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect()
+}

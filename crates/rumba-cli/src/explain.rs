@@ -29,7 +29,8 @@ pub struct ExplainArgs {
 pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
     let prepared = prepare(&args.inputs)?;
     let specs = prepared.specs();
-    let options = Prepared::options(&args.inputs, Backend::Auto);
+    let budget = args.memory_budget.unwrap_or_else(rumba::stream::default_memory_budget);
+    let options = Prepared::options(&args.inputs, Backend::Auto, budget);
     let exe = rumba::compile(&prepared.graph, &specs, &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let Some(plan) = exe.plan() else {
         unreachable!("the plan evaluator always has a plan")
@@ -55,7 +56,6 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
         }
     }
     // The memory of an in-memory run, and of a streamed one (--output) under the budget.
-    let budget = args.memory_budget.unwrap_or_else(rumba::stream::default_memory_budget);
     say(&format!(
         "memory: in-memory run {} of outputs and temps; {}",
         rumba::human_bytes(exe.memory_needed()),

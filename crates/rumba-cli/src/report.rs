@@ -30,11 +30,21 @@ pub fn input_line(name: &str, width: usize, dtype: DType, shape: &[usize], sourc
     format!("input   {name:<width$}  {dtype:<4}  {shape:<18}  {source}")
 }
 
-/// `output  NAME  DTYPE  SHAPE  min … mean … max … [NaN …]`.
+/// `output  NAME  DTYPE  SHAPE  min … mean … max … [NaN …]`, or `empty: WHY` for an empty
+/// output (`why`, from [`rumba::Executable::why_empty`]).
 #[must_use]
-pub fn output_line(name: &str, width: usize, dtype: DType, shape: &[usize], s: &Summary) -> String {
+pub fn output_line(
+    name: &str,
+    width: usize,
+    dtype: DType,
+    shape: &[usize],
+    s: &Summary,
+    empty: Option<&str>,
+) -> String {
     let (dtype, shape) = (dtype.name(), fmt_extents(shape));
-    let mut summary = if s.count == 0 {
+    let mut summary = if let Some(why) = empty {
+        format!("empty: {why}")
+    } else if s.count == 0 {
         "no non-NaN values".to_owned()
     } else {
         format!("min {} mean {} max {}", num(s.min), num(s.mean()), num(s.max))
@@ -86,7 +96,7 @@ mod tests {
 
     #[test]
     fn stats_skip_nan_and_count_it() {
-        let line = |a: &Array| output_line("out", 3, a.dtype(), a.shape(), &Summary::of(a));
+        let line = |a: &Array| output_line("out", 3, a.dtype(), a.shape(), &Summary::of(a), None);
         let a = Array::F32(arr1(&[1.0, f32::NAN, -2.0, 4.0]).into_dyn());
         let s = Summary::of(&a);
         assert_eq!((s.min, s.max, s.mean(), s.count, s.nans), (-2.0, 4.0, 1.0, 3, 1));

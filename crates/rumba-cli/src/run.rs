@@ -209,10 +209,12 @@ impl Prepared {
             .collect()
     }
 
-    /// Compile options for these arguments.
-    pub fn options(args: &InputArgs, backend: Backend) -> Options {
+    /// The compile options of a run or explain with `memory_budget` (the span tables of
+    /// polygon masks are checked against it at compile time).
+    pub fn options(args: &InputArgs, backend: Backend, memory_budget: u64) -> Options {
         Options {
             backend,
+            memory_budget: Some(memory_budget),
             threads: args.threads,
             disabled_passes: args.disabled_passes.clone(),
             ..Options::default()
@@ -358,7 +360,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         })));
     }
 
-    let options = Prepared::options(&args.inputs, args.backend.into());
+    let options = Prepared::options(&args.inputs, args.backend.into(), budget);
     let start = Instant::now();
     let exe = rumba::compile(graph, &prepared.specs(), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let compiled = start.elapsed();
@@ -432,7 +434,15 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             say(line);
         }
         for w in &done.outputs {
-            say(&report::output_line(&w.name, width, w.dtype, &w.shape, &w.summary));
+            let empty = exe.why_empty(&w.name);
+            say(&report::output_line(
+                &w.name,
+                width,
+                w.dtype,
+                &w.shape,
+                &w.summary,
+                empty.as_deref(),
+            ));
         }
         for line in report::kernel_lines(&exe, &done.kernels) {
             say(&line);
@@ -470,6 +480,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             array.dtype(),
             array.shape(),
             &summary,
+            exe.why_empty(name).as_deref(),
         ));
     }
     for line in report::kernel_lines(&exe, &timing.kernels) {

@@ -9,7 +9,6 @@ use rumba::{Array, DType};
 use std::fs;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 /// SIGTERM while a streamed run writes: exit 143, no temporary left, the previous outputs
 /// untouched.
@@ -30,17 +29,8 @@ fn sigterm_while_writing_keeps_the_previous_outputs() {
         .spawn()
         .unwrap();
     let temporary = format!(".out.npy.tmp-{}", child.id());
-    let start = Instant::now();
-    while !listing(&out).contains(&temporary) {
-        assert!(start.elapsed() < Duration::from_secs(60), "no temporary appeared");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it was signalled"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // SAFETY: `kill` sends a signal to our child, which has not been waited for yet.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    common::wait_for(&out, &temporary, &mut child);
+    common::signal(&child, libc::SIGTERM);
     let result = child.wait_with_output().unwrap();
     assert_eq!(
         result.status.code(),
@@ -51,6 +41,87 @@ fn sigterm_while_writing_keeps_the_previous_outputs() {
     assert!(String::from_utf8_lossy(&result.stderr).contains("interrupted; no output was changed"));
     assert_eq!(listing(&out), ["out.npy"]);
     assert_eq!(fs::read(out.join("out.npy")).unwrap(), b"previous");
+}
+
+/// An input truncated while a streamed run reads it: exit 1 naming the file (never SIGBUS:
+/// nothing is mapped), no temporary left, the previous output untouched.
+#[test]
+fn an_input_truncated_mid_run_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("x.npy");
+    write_stack(&input, DType::U8, [512, 512, 512, 1]);
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("out.npy"), b"previous").unwrap();
+    let mut child = exe()
+        .args(["run", s(&example("sliding_normalisation")), "--input"])
+        .arg(format!("x={}", s(&input)))
+        .args(["--output", s(&out), "--memory-budget", "4MiB", "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for(&out, &format!(".out.npy.tmp-{}", child.id()), &mut child);
+    let len = fs::metadata(&input).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&input)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(s(&input)), "the error names the file: {stderr}");
+    assert_eq!(listing(&out), ["out.npy"]);
+    assert_eq!(fs::read(out.join("out.npy")).unwrap(), b"previous");
+}
+
+/// An empty output (the defined result) is printed with the reason, naming the node.
+#[test]
+fn empty_outputs_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("short.json");
+    fs::write(
+        &graph,
+        r#"{"format": "rumba-graph", "version": 1, "nodes": [
+ {"id": "x", "op": "input", "dtype": "u8", "shape": [null, null, null, 1]},
+ {"id": "o", "label": "slider", "op": "sliding_reference", "x": "x", "window": 500, "lag": 0, "kind": "mean"},
+ {"id": "p", "op": "pipeline", "x": "x", "subtract": {"source": "sliding", "window": 5, "lag": 30, "kind": "mean"}}],
+ "outputs": ["o", "p"]}"#,
+    )
+    .unwrap();
+    for extra in [
+        &[][..],
+        &["--backend", "interp"],
+        &["--output", s(&dir.path().join("out"))],
+    ] {
+        let mut cmd = exe();
+        cmd.args(["run", s(&graph), "--shape", "x=20x8x8x1"]).args(extra);
+        let result = common::guarded(cmd);
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            result.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let line = |name: &str| {
+            stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("output  {name} ")))
+                .unwrap_or_else(|| panic!("no line for {name}: {stdout}"))
+                .to_owned()
+        };
+        let o = line("o");
+        assert!(o.contains("(0, 8, 8, 1)") && o.contains("empty: "), "{o}");
+        assert!(o.contains(r#"node "o" (label "slider")"#), "{o}");
+        assert!(
+            o.contains("a window of 500 along axis 0 is longer than that axis (extent 20)"),
+            "{o}"
+        );
+        let p = line("p");
+        assert!(p.contains(r#"node "p""#) && p.contains("needs T > window + lag"), "{p}");
+    }
 }
 
 /// A closed stdout (`| head -1`) ends the summary, not the run: every output is written.
@@ -143,6 +214,35 @@ fn runs_that_cannot_fit_are_refused_before_allocating() {
         &["expected a size like 512MiB"],
     );
     fails(&["run", g, "--memory-budget", "0"], 2, &["at least one byte"]);
+    // A 10⁹ × 10⁹ polygon mask: its row-span table (compiled backends) and its output (the
+    // interpreter, in memory) are refused, not built; `explain` likewise.
+    let dir = tempfile::tempdir().unwrap();
+    let mask = dir.path().join("mask.json");
+    fs::write(
+        &mask,
+        r#"{"format": "rumba-graph", "version": 1, "nodes": [
+ {"id": "m", "label": "huge mask", "op": "polygon_mask", "vertices": [[-1, -1], [3e9, -1], [-1, 3e9]],
+  "height": 1000000000, "width": 1000000000}], "outputs": ["m"]}"#,
+    )
+    .unwrap();
+    let m = s(&mask);
+    let table = [
+        "the row-span table of",
+        r#"node "m" (label "huge mask")"#,
+        "over the budget",
+    ];
+    fails(&["run", m, "--memory-budget", "1GiB"], 2, &table);
+    fails(&["explain", m, "--memory-budget", "1GiB"], 2, &table);
+    fails(
+        &["run", m, "--backend", "interp", "--memory-budget", "1GiB"],
+        2,
+        &["an in-memory run", "888.18 PiB", "over the budget of 1 GiB"],
+    );
+    fails(
+        &["run", m, "--output", s(dir.path()), "--memory-budget", "1GiB"],
+        2,
+        &table,
+    );
     // An output that would replace an input.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("out.npy");

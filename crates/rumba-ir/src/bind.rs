@@ -67,6 +67,16 @@ pub fn bind(graph: &Graph, inputs: &[InputSpec]) -> Result<Bound, GraphError> {
             op => crate::validate::infer::infer_shape(op, |id| &shapes[id.index()])
                 .map_err(|issue| issue_error(issue, origin))?,
         };
+        if let (Op::PolygonMask { .. }, Some(w)) = (&node.op, shape.0.get(2).and_then(|d| d.fixed()))
+            && u32::try_from(w).is_err()
+        {
+            return Err(GraphError::Shape {
+                at: At::node(origin),
+                what: "polygon mask".into(),
+                expected: format!("a width of at most {} columns", u32::MAX),
+                found: format!("shape {shape}"),
+            });
+        }
         shapes.push(shape);
         for c in graph
             .constraints
@@ -162,7 +172,7 @@ fn check_constraint(graph: &Graph, shapes: &[Shape], c: &Constraint) -> Result<(
             };
             let (h, w) = (extent(shapes, *mask, 1), extent(shapes, *mask, 2));
             let v: Vec<[f64; 2]> = vertices.iter().map(|p| [p[0].0, p[1].0]).collect();
-            if polygon::row_spans(&v, h, w).iter().any(|spans| !spans.is_empty()) {
+            if polygon::has_pixels(&v, h, w) {
                 return Ok(());
             }
             Err(GraphError::Invalid {
@@ -253,4 +263,59 @@ pub fn extent_of(e: &Extent, bound: &Bound) -> usize {
         Extent::Fixed(n) => n,
         Extent::Of { node, axis } => bound.shapes[node.index()][axis],
     }
+}
+
+/// Why `node`'s bound shape is empty (DESIGN §2: empty is a defined result), in the words of
+/// the node that made it so — the first node on the way back from `node` whose operands are
+/// all non-empty — or `None` if its shape has no zero extent.
+#[must_use]
+pub fn why_empty(graph: &Graph, bound: &Bound, node: NodeId) -> Option<String> {
+    let empty = |id: NodeId| bound.shapes[id.index()].contains(&0);
+    if !empty(node) {
+        return None;
+    }
+    let mut at = node;
+    while let Some(next) = graph.node(at).op.operands().into_iter().find(|&o| empty(o)) {
+        at = next;
+    }
+    let shape = &bound.shapes[at.index()];
+    let axis = shape.iter().position(|&e| e == 0).unwrap_or(0);
+    let extent = |x: NodeId, axis: usize| bound.shapes[x.index()].get(axis).copied().unwrap_or(0);
+    let what = match &graph.node(at).op {
+        Op::Input { name } => format!("input \"{name}\" has no element along axis {axis}"),
+        Op::Window { x, axis, size, .. } => format!(
+            "a window of {size} along axis {axis} is longer than that axis (extent {})",
+            extent(*x, *axis)
+        ),
+        Op::Slice {
+            x,
+            axis,
+            start,
+            stop,
+            step,
+        } => {
+            let bound = |b: &Option<i64>| b.map_or_else(|| "-".to_owned(), |v| v.to_string());
+            format!(
+                "the slice {}:{}:{step} of axis {axis} (extent {}) keeps no element",
+                bound(start),
+                bound(stop),
+                extent(*x, *axis)
+            )
+        }
+        Op::SliceAt { x, axis, len, .. } => format!(
+            "a slice of {len} along axis {axis} (extent {}) keeps no element",
+            extent(*x, *axis)
+        ),
+        _ => format!("its extent along axis {axis} is 0"),
+    };
+    let origin = &graph.origins[graph.node(at).origin.0 as usize];
+    let sliding =
+        matches!(origin.op.as_str(), "sliding_reference" | "pipeline") && matches!(graph.node(at).op, Op::Slice { .. });
+    let why = if sliding {
+        // The slice is the sliding reference's alignment (DESIGN §2).
+        format!("{what}: a sliding reference applies to frames lag + 1 .. T − window + 1, so it needs T > window + lag")
+    } else {
+        what
+    };
+    Some(format!("{}: {why}", At::node(origin)))
 }

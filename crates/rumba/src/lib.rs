@@ -259,6 +259,37 @@ impl fmt::Debug for Executable {
     }
 }
 
+/// Bytes a polygon mask's row-span table takes per image row (a row's span list and one span).
+const SPAN_TABLE_ROW_BYTES: u64 = 32;
+
+/// Refuses a polygon mask whose row-span table (built at compile time for the plan backends,
+/// one entry per image row) would not fit the memory budget (the default when none is set),
+/// before it is built.
+fn check_span_tables(graph: &Graph, bound: &rumba_ir::bind::Bound, options: &Options) -> Result<(), Error> {
+    if options.backend == Backend::Interp {
+        return Ok(());
+    }
+    let budget = options.memory_budget.unwrap_or_else(stream::default_memory_budget);
+    for id in graph.ids() {
+        if let rumba_ir::Op::PolygonMask { .. } = graph.node(id).op {
+            let rows = bound.shapes[id.index()][1] as u64;
+            let needs = rows.saturating_mul(SPAN_TABLE_ROW_BYTES);
+            if needs > budget {
+                return Err(Error::Budget {
+                    hint: "draw the polygon on a smaller image, or raise --memory-budget",
+                    what: format!(
+                        "the row-span table of {} ({rows} rows)",
+                        rumba_ir::error::At::node(graph.origin(id))
+                    ),
+                    needs,
+                    budget,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Compiles `graph` for concrete inputs. The stages of DESIGN §3, one line each.
 ///
 /// # Errors
@@ -269,6 +300,7 @@ pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result
     let mut stages = Vec::new();
     let bound = stage(&mut stages, "bind", || rumba_ir::bind::bind(graph, inputs))?;
     let backend = options.backend;
+    check_span_tables(graph, &bound, options)?;
     let mut exe = Executable {
         graph: graph.clone(),
         inputs: inputs.to_vec(),
@@ -422,6 +454,15 @@ impl Executable {
             .collect()
     }
 
+    /// Why output `name` is empty (a zero extent in its shape), naming the node that made it
+    /// so and its extents (`a window of 500 along axis 0 is longer than that axis (extent
+    /// 20)`); `None` when it is not empty or not an output.
+    #[must_use]
+    pub fn why_empty(&self, name: &str) -> Option<String> {
+        let output = self.graph.outputs.iter().find(|o| o.name == name)?;
+        rumba_ir::bind::why_empty(&self.graph, &self.bound, output.node)
+    }
+
     /// The compile options.
     #[must_use]
     pub fn options(&self) -> &Options {
@@ -438,18 +479,27 @@ impl Executable {
         self.executor.as_deref()
     }
 
-    /// Bytes an in-memory run allocates: every output and temp (inputs are the caller's).
+    /// Bytes an in-memory run allocates: every output and temp (inputs are the caller's); on
+    /// the interpreter, which has no plan, its outputs.
     #[must_use]
     pub fn memory_needed(&self) -> u64 {
-        self.plan.as_ref().map_or(0, |plan| {
+        let bytes = |dtype: DType, shape: &[usize]| {
+            shape
+                .iter()
+                .fold(dtype.size() as u64, |n, &e| n.saturating_mul(e as u64))
+        };
+        // The interpreter has no plan: at least its outputs (it holds every live value).
+        let outputs = || {
+            self.output_shapes()
+                .into_iter()
+                .map(|(_, dtype, shape)| bytes(dtype, shape))
+                .fold(0u64, u64::saturating_add)
+        };
+        self.plan.as_ref().map_or_else(outputs, |plan| {
             plan.buffers
                 .iter()
                 .filter(|b| matches!(b.role, rumba_plan::Role::Output { .. } | rumba_plan::Role::Temp))
-                .map(|b| {
-                    b.shape
-                        .iter()
-                        .fold(b.dtype.size() as u64, |n, &e| n.saturating_mul(e as u64))
-                })
+                .map(|b| bytes(b.dtype, &b.shape))
                 .fold(0u64, u64::saturating_add)
         })
     }

@@ -145,3 +145,24 @@ pub fn wait_rss(child: Child) -> (ExitStatus, u64) {
     std::mem::forget(child);
     (ExitStatus::from_raw(status), usage.ru_maxrss as u64 * 1024)
 }
+
+/// Sends `signal` to `child`, which has not been waited for.
+pub fn signal(child: &Child, signal: libc::c_int) {
+    // SAFETY: `kill` only sends a signal; the pid is our child's and, not yet waited for,
+    // cannot have been reused.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+}
+
+/// Waits until `dir` lists `name` while `child` still runs (a streamed run's temporary
+/// output appears once its chunks are being written).
+pub fn wait_for(dir: &Path, name: &str, child: &mut Child) {
+    let start = Instant::now();
+    while !listing(dir).iter().any(|n| n == name) {
+        assert!(start.elapsed() < WATCHDOG, "{name} did not appear in {}", dir.display());
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before {name} appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -39,14 +39,10 @@ pub fn slice_range(n: usize, start: Option<i64>, stop: Option<i64>, step: i64) -
     let (lo, hi) = if step > 0 { (0, n) } else { (-1, n - 1) };
     let start = start.map_or(if step > 0 { 0 } else { n - 1 }, |s| norm(s, lo, hi));
     let stop = stop.map_or(if step > 0 { n } else { -1 }, |s| norm(s, lo, hi));
-    let len = if step > 0 {
-        if stop > start {
-            (stop - start + step - 1) / step
-        } else {
-            0
-        }
-    } else if start > stop {
-        (start - stop + (-step) - 1) / (-step)
+    // ⌈span / |step|⌉ without overflow: the step may be i64::MIN or i64::MAX.
+    let span = if step > 0 { stop - start } else { start - stop };
+    let len = if span > 0 {
+        (span as u64 - 1) / step.unsigned_abs() + 1
     } else {
         0
     };

@@ -485,3 +485,27 @@ fn unknown_or_duplicate_outputs_name_the_outputs_entry() {
     assert!(matches!(e, GraphError::Invalid { .. }), "{e:?}");
     assert_mentions(&msg, &["g.json: outputs[1]", "two outputs are named \"x\""]);
 }
+
+/// Extents are i64 offsets in the plan: a declared extent over i64::MAX is refused when the
+/// graph is loaded, a bound input whose bytes overflow i64 when it is bound — never wrapped.
+#[test]
+fn extents_beyond_i64_are_refused_not_wrapped() {
+    let text = file(
+        r#"[{"id": "x", "label": "huge", "op": "input", "dtype": "i32", "shape": [9223372036854775907, 2]},
+            {"id": "out", "op": "neg", "x": "x"}]"#,
+    );
+    let (_, msg) = load_err(&text);
+    assert_mentions(
+        &msg,
+        &[
+            "node \"x\"",
+            "huge",
+            "shape",
+            "9223372036854775807",
+            "9223372036854775907",
+        ],
+    );
+    let graph = load(&file(&format!(r#"[{X}, {{"id": "out", "op": "is_nan", "x": "x"}}]"#))).unwrap();
+    let e = bind(&graph, &stack(&[1 << 32, 1 << 32, 1 << 20, 1])).expect_err("2^84 bytes");
+    assert_mentions(&e.to_string(), &["input \"x\"", "i64::MAX", "4294967296"]);
+}

@@ -1,8 +1,8 @@
 //! Streamed runs (DESIGN §8) give the bits of the in-memory run: random graphs (the proptest
 //! generator of `proptest_graphs.rs`) and the example graphs, on inputs written to `.npy`
-//! files in C and Fortran order, at memory budgets from a few KiB (many one-tile chunks,
-//! smaller tiles compiled where a tile does not fit) to the whole run, on 1 and 3 threads,
-//! on the JIT and the evaluator.
+//! files in C and Fortran order (and synthetic stacks generated box by box), at memory
+//! budgets from a few KiB (many one-tile chunks, smaller tiles compiled where a tile does not
+//! fit) to the whole run, on 1 and 3 threads, on the JIT and the evaluator.
 //!
 //! Cases: `RUMBA_STREAM_CASES` (default 60); the long run is
 //! `RUMBA_STREAM_CASES=2000 cargo test --release --test streamed`.
@@ -217,6 +217,17 @@ fn example_graphs_streamed_are_bitwise_the_in_memory_run() {
             let out = dir.path().join(format!("{name}-{threads}-array"));
             let ok = check_streamed(&exe, &inputs, &BTreeMap::new(), &out, 3 << 20, &expected).unwrap();
             assert!(ok);
+            // A synthetic stack generated box by box: the bits of the whole one.
+            let shape = [23, 520, 520, 1];
+            let whole = rumba::synthetic::stack(dtype, &shape, 9);
+            let views = [("x", whole.view())];
+            let expected = exe.run(&views, &BTreeMap::new()).map_err(|e| e.to_string());
+            let inputs = [("x", StreamInput::Synthetic(dtype, &shape, 9))];
+            for budget in [3 << 20, 1 << 30] {
+                let out = dir.path().join(format!("{name}-{threads}-synthetic-{budget}"));
+                let ok = check_streamed(&exe, &inputs, &BTreeMap::new(), &out, budget, &expected).unwrap();
+                assert!(ok, "{name}: synthetic refused within {budget} bytes");
+            }
         }
     }
 }

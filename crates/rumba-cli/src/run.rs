@@ -341,7 +341,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             &source.describe(),
         ));
     }
-    // Synthetic inputs are generated in memory: they count against the budget.
+    // Synthetic inputs of an in-memory run are generated whole: they count against the
+    // budget. A streamed run generates them box by box, within its chunks.
+    let streamed = args.output.is_some() && args.backend != BackendArg::Interp;
     let synthetic: u64 = sources
         .iter()
         .filter(|(_, s)| matches!(s, Source::Synthetic(..)))
@@ -351,7 +353,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 .fold(s.dtype().size() as u64, |n, &e| n.saturating_mul(e as u64))
         })
         .sum();
-    if synthetic > budget {
+    if !streamed && synthetic > budget {
         return Err(CliError::Refused(Box::new(rumba::Error::Budget {
             hint: "raise the budget (--memory-budget), or give the input as a .npy file (--input), which is read chunk by chunk",
             what: "the synthetic inputs (generated in memory)".into(),
@@ -364,9 +366,8 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let start = Instant::now();
     let exe = rumba::compile(graph, &prepared.specs(), &options).map_err(|e| CliError::Compile(Box::new(e)))?;
     let compiled = start.elapsed();
-    let in_memory = args.output.is_none() || args.backend == BackendArg::Interp;
     let needs = exe.memory_needed().saturating_add(synthetic);
-    if in_memory && needs > budget {
+    if !streamed && needs > budget {
         return Err(CliError::Refused(Box::new(rumba::Error::Budget {
             hint: rumba::IN_MEMORY_HINT,
             what: "the outputs and temps of an in-memory run (with its synthetic inputs)".into(),
@@ -393,22 +394,15 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         rumba::stream::check_not_inputs(dir, &names, &files).map_err(refused)?;
     }
     if let (Some(dir), false) = (&args.output, exe.backend() == Backend::Interp) {
-        // Synthetic stacks are generated (they fit the budget); files are read chunk by chunk.
-        let generated: Vec<Option<Array>> = sources
-            .iter()
-            .map(|(_, s)| match s {
-                Source::Synthetic(dtype, shape, seed) => Some(rumba::synthetic::stack(*dtype, shape, *seed)),
-                Source::File(_) => None,
-            })
-            .collect();
+        // Files are read and synthetic stacks generated chunk by chunk.
         let inputs: Vec<(&str, rumba::stream::StreamInput<'_>)> = sources
             .iter()
-            .zip(&generated)
-            .map(|((name, s), g)| {
-                let input = match (s, g) {
-                    (_, Some(a)) => rumba::stream::StreamInput::Array(a.view()),
-                    (Source::File(f), None) => rumba::stream::StreamInput::File(f.path()),
-                    (Source::Synthetic(..), None) => unreachable!("generated above"),
+            .map(|(name, s)| {
+                let input = match s {
+                    Source::File(f) => rumba::stream::StreamInput::File(f.path()),
+                    Source::Synthetic(dtype, shape, seed) => {
+                        rumba::stream::StreamInput::Synthetic(*dtype, shape, *seed)
+                    }
                 };
                 (name.as_str(), input)
             })
@@ -420,7 +414,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         };
         let reporter = std::sync::Arc::new(crate::progress::Reporter::new(mode));
         let stream_options = rumba::stream::StreamOptions {
-            memory_budget: budget - synthetic,
+            memory_budget: budget,
             cancel: Some(std::sync::Arc::new(crate::signals::requested)),
             progress: Some(std::sync::Arc::new(move |p| reporter.update(p))),
             ..rumba::stream::StreamOptions::default()
@@ -453,7 +447,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             report::ms(compiled),
             report::ms(ran),
             rumba::human_bytes(done.peak_bytes),
-            rumba::human_bytes(budget - synthetic),
+            rumba::human_bytes(budget),
             report::ms(done.io),
             exe.backend()
         ));

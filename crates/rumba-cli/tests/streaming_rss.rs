@@ -46,14 +46,52 @@ fn stacks_over_the_budget_stream_within_it_with_the_in_memory_bits() {
         );
         assert!(listing(&out).iter().all(|f| !f.starts_with('.')), "{:?}", listing(&out));
     }
+    // A synthetic stack of 256 MiB is generated box by box, within the budget too.
+    let synthetic = dir.path().join("synthetic");
+    let child = exe()
+        .args([
+            "run",
+            s(&example("background_subtraction")),
+            "--shape",
+            "x=1024x512x512x1",
+            "--seed",
+            "3",
+        ])
+        .args(["--output", s(&synthetic), "--memory-budget", "64MiB", "--threads", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, rss) = wait_rss(child);
+    assert!(status.success(), "synthetic: {status}");
+    eprintln!("synthetic: peak RSS {} MiB", rss >> 20);
+    assert!(
+        rss <= budget + (64 << 20),
+        "synthetic: peak RSS {} MiB over the budget",
+        rss >> 20
+    );
     // Then (so that no child is forked from a large parent) the in-memory runs.
-    for (name, dtype, _) in cases {
-        let input = dir.path().join(format!("{dtype}.npy"));
-        let out = dir.path().join(name);
-        // The in-memory run of the library on the mapped file.
+    let runs = cases
+        .iter()
+        .map(|&(name, dtype, _)| {
+            (
+                name,
+                dir.path().join(name),
+                Some(dir.path().join(format!("{dtype}.npy"))),
+            )
+        })
+        .chain([("background_subtraction", synthetic, None)]);
+    for (name, out, input) in runs {
+        // The in-memory run of the library on the mapped file (or the whole synthetic stack).
         let graph = rumba::Graph::try_from(rumba::format::load_file(&example(name)).unwrap()).unwrap();
-        let x = rumba::npy::read(&input).unwrap();
-        let views = [("x", x.view())];
+        let file = input.as_ref().map(|i| rumba::npy::read(i).unwrap());
+        let generated = input
+            .is_none()
+            .then(|| rumba::synthetic::stack(DType::U8, &[1024, 512, 512, 1], 3));
+        let x = file
+            .as_ref()
+            .map_or_else(|| generated.as_ref().unwrap().view(), rumba::npy::NpyInput::view);
+        let views = [("x", x)];
         let compiled = rumba::compile(&graph, &rumba::input_specs(&views), &Options::default()).unwrap();
         for (output, expected) in compiled.run(&views, &BTreeMap::new()).unwrap() {
             // Bitwise, NaN included: the file's bytes against the array written the same way.

@@ -17,6 +17,8 @@ struct Context<'g, 'a> {
     graph: &'g Graph,
     inputs: &'g [(&'g str, ArrayView<'a>)],
     params: &'g HashMap<NodeId, f64>,
+    /// Each node's bound shape.
+    shapes: &'g [Vec<usize>],
     /// Node values; `None` before evaluation and after the last use.
     values: Vec<Option<Value<'a>>>,
 }
@@ -24,7 +26,8 @@ struct Context<'g, 'a> {
 /// Evaluates every node of `graph` that an output depends on (already bound: `shapes[i]` is
 /// node i's concrete shape) and returns the outputs in `graph.outputs` order as owned
 /// C-contiguous arrays. Nodes no output depends on are never evaluated, so they raise no
-/// run-time error (rumba is lazy: only what reaches an output is computed).
+/// run-time error (rumba is lazy: only what reaches an output is computed); nor are nodes
+/// read only for their extents (a polygon mask's `like`, [`Op::value_operands`]).
 pub(crate) fn run<'a>(
     graph: &Graph,
     inputs: &[(&str, ArrayView<'a>)],
@@ -39,7 +42,7 @@ pub(crate) fn run<'a>(
     }
     for i in (0..graph.nodes.len()).rev() {
         if live[i] {
-            for operand in graph.nodes[i].op.operands() {
+            for operand in graph.nodes[i].op.value_operands() {
                 live[operand.index()] = true;
             }
         }
@@ -48,6 +51,7 @@ pub(crate) fn run<'a>(
         graph,
         inputs,
         params,
+        shapes,
         values: (0..graph.nodes.len()).map(|_| None).collect(),
     };
     for (i, node) in graph.nodes.iter().enumerate() {
@@ -277,7 +281,8 @@ impl<'a> Context<'_, 'a> {
         match *extent {
             Extent::Fixed(n) => Ok(n),
             Extent::Of { node, axis } => {
-                let shape = self.operand(node)?.shape().to_vec();
+                // The bound shape: a node read only for its extents is not evaluated.
+                let shape = self.shapes.get(node.index()).map_or(&[][..], Vec::as_slice);
                 shape.get(axis).copied().ok_or_else(|| {
                     Fault::invalid_field(field, format!("axis {axis} is out of range for a {shape:?} operand"))
                 })

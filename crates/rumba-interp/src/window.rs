@@ -79,7 +79,8 @@ fn window_typed<T: Elem>(x: &ArrayViewD<'_, T>, w: &Sliding<'_>, out_shape: &[us
             Ok(T::wrap(out))
         }
         WindowKind::Reduce(kind) => {
-            let mut scratch = Vec::with_capacity(w.size);
+            // At most a lane's values (a window longer than its axis has no output).
+            let mut scratch = Vec::with_capacity(w.size.min(x.shape()[w.axis]));
             let moments = Moments::of(T::DTYPE, w.size);
             let out = slide(x, w, out_shape, 0.0, |lane: &[T], k| {
                 scratch.clear();

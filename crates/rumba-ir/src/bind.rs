@@ -116,6 +116,18 @@ fn check_input(dtype: DType, declared: &Shape, spec: &InputSpec, at: &At) -> Res
             found: format!("{} (rank {})", fmt_extents(&spec.shape), spec.shape.len()),
         });
     }
+    // Offsets into the input are i64: its byte size must fit.
+    let bytes = spec.shape.iter().try_fold(dtype.size() as i64, |n, &e| {
+        i64::try_from(e).ok().and_then(|e| n.checked_mul(e))
+    });
+    if bytes.is_none() && !spec.shape.contains(&0) {
+        return Err(GraphError::Shape {
+            at: at.clone(),
+            what: format!("input \"{}\"", spec.name),
+            expected: format!("at most {} bytes (i64::MAX)", i64::MAX),
+            found: format!("{} of {dtype}, more bytes than that", fmt_extents(&spec.shape)),
+        });
+    }
     Ok(())
 }
 

@@ -390,6 +390,17 @@ impl Op {
         }
     }
 
+    /// The operands whose values this op reads: [`Op::operands`] without the nodes a
+    /// polygon mask takes only its extents from (`like`), whose values are never computed
+    /// for it (so their run-time errors are not raised by it).
+    #[must_use]
+    pub fn value_operands(&self) -> Vec<NodeId> {
+        match self {
+            Op::PolygonMask { .. } => Vec::new(),
+            _ => self.operands(),
+        }
+    }
+
     /// A short name for display (`sub`, `reduce`, `polygon_mask`).
     #[must_use]
     pub fn name(&self) -> &'static str {

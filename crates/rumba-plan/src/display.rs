@@ -26,7 +26,7 @@ fn affine(a: &Affine, plan: &Plan) -> String {
         } else {
             "+"
         };
-        let mag = c.abs();
+        let mag = c.unsigned_abs();
         let _ = if mag == 1 {
             write!(s, "{sign}i{axis}")
         } else {

@@ -556,13 +556,18 @@ impl Plan {
                 None => boxes.push((load.buffer, ranges)),
             }
         }
+        if kernel.domain.iter().any(|a| a.extent == 0) {
+            return 0;
+        }
+        // Saturating: a window or lag near i64::MAX makes boxes whose volume overflows.
         boxes
             .iter()
             .map(|(b, r)| {
-                let n: i64 = r.iter().map(|(lo, hi)| (hi - lo + 1).max(0)).product();
-                n as usize * self.buffer(*b).dtype.size()
+                r.iter()
+                    .map(|&(lo, hi)| usize::try_from(hi.saturating_sub(lo).saturating_add(1)).unwrap_or(0))
+                    .fold(self.buffer(*b).dtype.size(), usize::saturating_mul)
             })
-            .sum()
+            .fold(0, usize::saturating_add)
     }
 
     /// Bytes a kernel writes (every stored element once).

@@ -42,6 +42,9 @@ pub enum StreamInput<'a> {
     File(&'a Path),
     /// An array in memory, used whole.
     Array(ArrayView<'a>),
+    /// A [`crate::synthetic::stack`] of this dtype, shape and seed, generated box by box
+    /// (never whole).
+    Synthetic(DType, &'a [usize], u64),
 }
 
 /// How far a streamed run has got (given to [`StreamOptions::progress`] after each chunk).
@@ -275,6 +278,8 @@ fn stores_whole_box(kernel: &Kernel, plan: &Plan, b: BufferId) -> bool {
 enum Store {
     /// An input file.
     Source(file::Source),
+    /// A synthetic input: dtype, shape, seed.
+    Synthetic(DType, Vec<usize>, u64),
     /// An output (one file per output name that shows it) or a spilled temp.
     Sinks(Vec<file::Sink>),
 }
@@ -361,27 +366,32 @@ impl Executable {
             ));
         };
         // Inputs: files opened (headers checked), arrays taken as they are.
-        let mut sources: Vec<(String, Option<file::Source>, Option<ArrayView<'_>>)> = Vec::new();
+        let mut sources: Vec<(String, Option<Store>, Option<ArrayView<'_>>)> = Vec::new();
+        let mut specs: Vec<crate::InputSpec> = Vec::new();
         for (name, input) in inputs {
-            match input {
-                StreamInput::File(path) => sources.push(((*name).to_owned(), Some(file::Source::open(path)?), None)),
-                StreamInput::Array(view) => sources.push(((*name).to_owned(), None, Some(view.clone()))),
-            }
+            let (dtype, shape) = match input {
+                StreamInput::File(path) => {
+                    let source = file::Source::open(path)?;
+                    let spec = (source.dtype(), source.shape().to_vec());
+                    sources.push(((*name).to_owned(), Some(Store::Source(source)), None));
+                    spec
+                }
+                StreamInput::Array(view) => {
+                    sources.push(((*name).to_owned(), None, Some(view.clone())));
+                    (view.dtype(), view.shape().to_vec())
+                }
+                StreamInput::Synthetic(dtype, shape, seed) => {
+                    let store = Store::Synthetic(*dtype, shape.to_vec(), *seed);
+                    sources.push(((*name).to_owned(), Some(store), None));
+                    (*dtype, shape.to_vec())
+                }
+            };
+            specs.push(crate::InputSpec {
+                name: (*name).to_owned(),
+                dtype,
+                shape,
+            });
         }
-        let specs: Vec<crate::InputSpec> = sources
-            .iter()
-            .map(|(name, source, view)| crate::InputSpec {
-                name: name.clone(),
-                dtype: source.as_ref().map_or_else(
-                    || view.as_ref().map_or(DType::U8, ArrayView::dtype),
-                    file::Source::dtype,
-                ),
-                shape: source.as_ref().map_or_else(
-                    || view.as_ref().map_or_else(Vec::new, |v| v.shape().to_vec()),
-                    |s| s.shape().to_vec(),
-                ),
-            })
-            .collect();
         self.check_specs(&specs)?;
         let slots = crate::exec::resolve_params(plan, params)?;
         let mut given = vec![false; plan.buffers.len()];
@@ -403,7 +413,10 @@ impl Executable {
         crate::npy::create_dir(dir)?;
         let files: Vec<(&str, &Path)> = sources
             .iter()
-            .filter_map(|(name, source, _)| source.as_ref().map(|s| (name.as_str(), s.path())))
+            .filter_map(|(name, source, _)| match source {
+                Some(Store::Source(s)) => Some((name.as_str(), s.path())),
+                _ => None,
+            })
             .collect();
         check_not_inputs(dir, &names, &files)?;
         let mut disk = 0u64;
@@ -472,7 +485,7 @@ impl Executable {
                 }
                 (Role::Input { .. }, _) => {
                     let k = input_of[b].expect("every input buffer has a source");
-                    store = sources[k].1.take().map(Store::Source);
+                    store = sources[k].1.take();
                 }
             }
             resident.push(whole);
@@ -542,6 +555,9 @@ impl Executable {
                     chunk.set_box(&a.bounds, fortran);
                     match store {
                         Store::Source(s) => s.read_box(&a.bounds, chunk.bytes_mut())?,
+                        Store::Synthetic(dtype, shape, seed) => {
+                            crate::synthetic::fill_box(*dtype, shape, *seed, &a.bounds, chunk.bytes_mut());
+                        }
                         Store::Sinks(sinks) if a.read || !whole[b] => {
                             sinks[0].read_box(&a.bounds, chunk.bytes_mut())?
                         }
@@ -601,6 +617,9 @@ impl Executable {
             copy_frames(buffer, budget, &mut |bounds, chunk| {
                 match (&stores[b], &views[b]) {
                     (Some(Store::Source(s)), _) => s.read_box(bounds, chunk.bytes_mut())?,
+                    (Some(Store::Synthetic(dtype, shape, seed)), _) => {
+                        crate::synthetic::fill_box(*dtype, shape, *seed, bounds, chunk.bytes_mut());
+                    }
                     (_, Some(view)) => fill_from_view(view, bounds, chunk),
                     _ => {}
                 }

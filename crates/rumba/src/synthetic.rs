@@ -11,6 +11,7 @@
 use ndarray::{ArrayD, IxDyn};
 use rumba_ir::{Array, DType};
 use std::f64::consts::TAU;
+use std::ops::Range;
 
 /// The noise amplitude in u8 units: noise is uniform in `[-NOISE, NOISE)`.
 const NOISE: f64 = 6.0;
@@ -34,15 +35,65 @@ const NEGLIGIBLE: f64 = 1e-6;
 /// tables are built once per frame.
 #[must_use]
 pub fn stack(dtype: DType, shape: &[usize], seed: u64) -> Array {
-    let dims = IxDyn(shape);
-    match dtype {
-        DType::Bool => Array::Bool(build(dims, shape, seed, |_, blobs| blobs > BOOL_THRESHOLD)),
-        DType::U8 => Array::U8(build(dims, shape, seed, |v, _| (v + 0.5) as u8)),
-        DType::U16 => Array::U16(build(dims, shape, seed, |v, _| (v * 256.0 + 0.5) as u16)),
-        DType::I32 => Array::I32(build(dims, shape, seed, |v, _| (v + 0.5) as i32)),
-        DType::F32 => Array::F32(build(dims, shape, seed, |v, _| v as f32)),
-        DType::F64 => Array::F64(build(dims, shape, seed, |v, _| v)),
+    let whole: Vec<(i64, i64)> = shape.iter().map(|&e| (0, e as i64 - 1)).collect();
+    let area = Area::of(shape, &whole);
+    fn typed<T>(shape: &[usize], area: &Area, seed: u64, convert: impl Fn(f64, f64) -> T) -> ArrayD<T> {
+        let mut data = Vec::with_capacity(area.len());
+        emit(area, seed, convert, |v| data.push(v));
+        ArrayD::from_shape_vec(IxDyn(shape), data).expect("the buffer holds exactly one element per index")
     }
+    match dtype {
+        DType::Bool => Array::Bool(typed(shape, &area, seed, as_bool)),
+        DType::U8 => Array::U8(typed(shape, &area, seed, as_u8)),
+        DType::U16 => Array::U16(typed(shape, &area, seed, as_u16)),
+        DType::I32 => Array::I32(typed(shape, &area, seed, as_i32)),
+        DType::F32 => Array::F32(typed(shape, &area, seed, as_f32)),
+        DType::F64 => Array::F64(typed(shape, &area, seed, as_f64)),
+    }
+}
+
+/// Writes box `bounds` (inclusive `(lo, hi)` per axis, within `shape`) of
+/// [`stack`]`(dtype, shape, seed)` into `out` as native-endian elements in C order, without
+/// building the rest of the stack — what a streamed run reads per chunk.
+///
+/// # Panics
+/// When `out` is not exactly the box's size in bytes or a bound lies outside `shape`.
+pub fn fill_box(dtype: DType, shape: &[usize], seed: u64, bounds: &[(i64, i64)], out: &mut [u8]) {
+    let area = Area::of(shape, bounds);
+    let size = dtype.size();
+    assert_eq!(out.len(), area.len() * size, "a buffer of the box's size");
+    let mut slots = out.chunks_exact_mut(size);
+    let mut next = || slots.next().expect("one slot per element");
+    match dtype {
+        DType::Bool => emit(&area, seed, as_bool, |v| next()[0] = u8::from(v)),
+        DType::U8 => emit(&area, seed, as_u8, |v| next()[0] = v),
+        DType::U16 => emit(&area, seed, as_u16, |v| next().copy_from_slice(&v.to_ne_bytes())),
+        DType::I32 => emit(&area, seed, as_i32, |v| next().copy_from_slice(&v.to_ne_bytes())),
+        DType::F32 => emit(&area, seed, as_f32, |v| next().copy_from_slice(&v.to_ne_bytes())),
+        DType::F64 => emit(&area, seed, as_f64, |v| next().copy_from_slice(&v.to_ne_bytes())),
+    }
+}
+
+// The element of each dtype from the clamped intensity `v` and the blobs' part of it (both
+// in u8 units). Integers are rounded half up by `(v + 0.5) as T`, which for v ≥ 0 is cheaper
+// than `f64::round`.
+fn as_bool(_: f64, blobs: f64) -> bool {
+    blobs > BOOL_THRESHOLD
+}
+fn as_u8(v: f64, _: f64) -> u8 {
+    (v + 0.5) as u8
+}
+fn as_u16(v: f64, _: f64) -> u16 {
+    (v * 256.0 + 0.5) as u16
+}
+fn as_i32(v: f64, _: f64) -> i32 {
+    (v + 0.5) as i32
+}
+fn as_f32(v: f64, _: f64) -> f32 {
+    v as f32
+}
+fn as_f64(v: f64, _: f64) -> f64 {
+    v
 }
 
 /// The (T, H, W, C) reading of a shape of any rank (see [`stack`]).
@@ -56,29 +107,97 @@ fn as_thwc(shape: &[usize]) -> [usize; 4] {
     }
 }
 
-/// Fills a C-order array (integers are rounded half up by `(v + 0.5) as T`, which
-/// for v ≥ 0 is cheaper than `f64::round`): `convert(v, blobs)` turns the clamped intensity `v` and the blob
-/// contribution `blobs` (both in u8 units) into an element.
-fn build<T>(dims: IxDyn, shape: &[usize], seed: u64, convert: impl Fn(f64, f64) -> T) -> ArrayD<T> {
-    let [t_len, h, w, c] = as_thwc(shape);
-    let mut data = Vec::with_capacity(t_len * h * w * c);
+/// A box of a stack in (T, H, W, C) terms: the frames it covers, in C order (a range for
+/// rank ≤ 4, the flattened leading indices of a box for rank > 4), and ranges of rows,
+/// columns and channels.
+struct Area {
+    /// The whole stack, (T, H, W, C).
+    dims: [usize; 4],
+    frames: Vec<usize>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+    chans: Range<usize>,
+}
+
+impl Area {
+    /// Box `bounds` (inclusive, one pair per axis of `shape`).
+    fn of(shape: &[usize], bounds: &[(i64, i64)]) -> Area {
+        assert_eq!(shape.len(), bounds.len(), "one bound per axis");
+        let range = |k: usize| {
+            let (lo, hi) = bounds[k];
+            if hi < lo {
+                return 0..0;
+            }
+            assert!(
+                0 <= lo && hi < shape[k] as i64,
+                "bound {k} {:?} within {shape:?}",
+                bounds[k]
+            );
+            lo as usize..hi as usize + 1
+        };
+        let dims = as_thwc(shape);
+        let r = shape.len();
+        let (frames, rows, cols, chans) = match r {
+            0 => (vec![0], 0..1, 0..1, 0..1),
+            1 => (vec![0], 0..1, range(0), 0..1),
+            2 => (vec![0], range(0), range(1), 0..1),
+            3 => (range(0).collect(), range(1), range(2), 0..1),
+            _ => {
+                // The leading axes' box, flattened in C order.
+                let mut frames = vec![0usize];
+                for (k, &extent) in shape[..r - 3].iter().enumerate() {
+                    frames = frames
+                        .iter()
+                        .flat_map(|&f| range(k).map(move |i| f * extent + i))
+                        .collect();
+                }
+                (frames, range(r - 3), range(r - 2), range(r - 1))
+            }
+        };
+        Area {
+            dims,
+            frames,
+            rows,
+            cols,
+            chans,
+        }
+    }
+
+    /// Elements in the box.
+    fn len(&self) -> usize {
+        self.frames.len() * self.rows.len() * self.cols.len() * self.chans.len()
+    }
+}
+
+/// Hands `put` the elements of `area` in C order: `convert(v, blobs)` turns the clamped
+/// intensity `v` and the blob contribution `blobs` (both in u8 units) into an element. The
+/// noise hashes each element's flat index in the whole stack, so a box holds the same
+/// values as the whole stack there.
+fn emit<T>(area: &Area, seed: u64, convert: impl Fn(f64, f64) -> T, mut put: impl FnMut(T)) {
+    let [t_len, h, w, c] = area.dims;
+    if area.len() == 0 {
+        return;
+    }
     let noise_key = splitmix64(seed ^ 0x005e_ed0f_b10b);
     let blob_paths = paths(seed);
     // Background: a gradient over rows and columns, plus a drift shared by the whole frame.
     let row_ramp: Vec<f64> = (0..h).map(|i| 20.0 * unit(i, h)).collect();
     let col_ramp: Vec<f64> = (0..w).map(|j| 15.0 * unit(j, w)).collect();
-    // The blobs' contribution to the current row, one value per column.
-    let mut blob_row = vec![0.0; w];
-    for t in 0..t_len {
+    // The blobs' contribution to the current row, one value per column of the box.
+    let mut blob_row = vec![0.0; area.cols.len()];
+    for &t in &area.frames {
         let progress = unit(t, t_len);
         // A slow swell: 0 at the first frame, +16 after 200 frames, back to 0 after 400.
         let drift = 8.0 * (1.0 - (TAU * t as f64 / 400.0).cos());
-        let blobs: Vec<Blob> = blob_paths.iter().map(|p| Blob::at(p, progress, h, w)).collect();
-        for (i, &row) in row_ramp.iter().enumerate() {
-            let row_base = 40.0 + drift + row;
+        let blobs: Vec<Blob> = blob_paths
+            .iter()
+            .map(|p| Blob::at(p, progress, [h, w], area.rows.clone(), area.cols.clone()))
+            .collect();
+        for i in area.rows.clone() {
+            let row_base = 40.0 + drift + row_ramp[i];
             blob_row.fill(0.0);
             for blob in &blobs {
-                let weight = blob.amplitude * blob.rows[i];
+                let weight = blob.amplitude * blob.rows[i - area.rows.start];
                 if weight > NEGLIGIBLE {
                     blob_row
                         .iter_mut()
@@ -86,17 +205,17 @@ fn build<T>(dims: IxDyn, shape: &[usize], seed: u64, convert: impl Fn(f64, f64) 
                         .for_each(|(acc, col)| *acc += weight * col);
                 }
             }
-            for (&col, &blob_sum) in col_ramp.iter().zip(&blob_row) {
-                let base = row_base + col + blob_sum;
-                for _ in 0..c {
-                    let index = data.len() as u64;
+            for (j, &blob_sum) in area.cols.clone().zip(&blob_row) {
+                let base = row_base + col_ramp[j] + blob_sum;
+                let first = ((t * h + i) * w + j) * c;
+                for k in area.chans.clone() {
+                    let index = (first + k) as u64;
                     let noise = NOISE * (2.0 * uniform(splitmix64(index ^ noise_key)) - 1.0);
-                    data.push(convert((base + noise).clamp(0.0, 255.0), blob_sum));
+                    put(convert((base + noise).clamp(0.0, 255.0), blob_sum));
                 }
             }
         }
     }
-    ArrayD::from_shape_vec(dims, data).expect("the buffer holds exactly one element per index")
 }
 
 /// `k / (n − 1)` in [0, 1], 0 when `n ≤ 1`.
@@ -189,8 +308,9 @@ struct Blob {
 }
 
 impl Blob {
-    /// The blob of `path` at `progress` ∈ [0, 1] through the stack, on an `h`×`w` image.
-    fn at(path: &BlobPath, progress: f64, h: usize, w: usize) -> Blob {
+    /// The blob of `path` at `progress` ∈ [0, 1] through the stack, on an `h`×`w` image;
+    /// its factors for `rows` and `cols` only (indexed from their starts).
+    fn at(path: &BlobPath, progress: f64, [h, w]: [usize; 2], rows: Range<usize>, cols: Range<usize>) -> Blob {
         let side = h.min(w).max(1) as f64;
         let (row, col) = match path.path {
             Path::Line { from, to } => {
@@ -211,15 +331,14 @@ impl Blob {
             }
         };
         let sigma = (path.sigma * side).max(0.5);
-        let gauss = |centre: f64, n: usize| -> Vec<f64> {
-            (0..n)
-                .map(|k| (-((k as f64 + 0.5 - centre) / sigma).powi(2) / 2.0).exp())
+        let gauss = |centre: f64, ks: Range<usize>| -> Vec<f64> {
+            ks.map(|k| (-((k as f64 + 0.5 - centre) / sigma).powi(2) / 2.0).exp())
                 .collect()
         };
         Blob {
             amplitude: path.amplitude,
-            rows: gauss(row, h),
-            cols: gauss(col, w),
+            rows: gauss(row, rows),
+            cols: gauss(col, cols),
         }
     }
 }
@@ -311,6 +430,57 @@ mod tests {
         // frame means by far less.
         assert!(means[199] - means[0] > 12.0, "{} -> {}", means[0], means[199]);
         assert!(means[100] - means[0] > 5.0 && means[199] - means[100] > 5.0);
+    }
+
+    /// The values of box `bounds` of `a`, in C order.
+    fn box_values(a: &Array, bounds: &[(i64, i64)]) -> Vec<f64> {
+        let values = a.to_f64_vec();
+        let shape = a.shape();
+        let mut flat: Vec<usize> = vec![0];
+        for (k, &(lo, hi)) in bounds.iter().enumerate() {
+            flat = flat
+                .iter()
+                .flat_map(|&f| (lo..=hi).map(move |i| f * shape[k] + i as usize))
+                .collect();
+        }
+        flat.iter().map(|&f| values[f]).collect()
+    }
+
+    /// Native-endian elements of `dtype` as f64.
+    fn decode(dtype: DType, bytes: &[u8]) -> Vec<f64> {
+        bytes
+            .chunks_exact(dtype.size())
+            .map(|b| match dtype {
+                DType::Bool | DType::U8 => f64::from(b[0]),
+                DType::U16 => f64::from(u16::from_ne_bytes([b[0], b[1]])),
+                DType::I32 => f64::from(i32::from_ne_bytes(b.try_into().unwrap())),
+                DType::F32 => f64::from(f32::from_ne_bytes(b.try_into().unwrap())),
+                DType::F64 => f64::from_ne_bytes(b.try_into().unwrap()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_box_holds_what_the_whole_stack_holds_there() {
+        let shapes: [&[usize]; 6] = [&[], &[7], &[5, 6], &[4, 5, 6], &[5, 9, 11, 3], &[2, 3, 4, 5, 2]];
+        for shape in shapes {
+            for dtype in DType::ALL {
+                let whole = stack(dtype, shape, 5);
+                // The whole box, one element, and boxes cut off every side.
+                let mut boxes: Vec<Vec<(i64, i64)>> = vec![
+                    shape.iter().map(|&e| (0, e as i64 - 1)).collect(),
+                    shape.iter().map(|&e| (e as i64 / 2, e as i64 / 2)).collect(),
+                    shape.iter().map(|&e| (1.min(e as i64 - 1), e as i64 - 2)).collect(),
+                ];
+                boxes.push(shape.iter().map(|&e| (e as i64 - 1, e as i64 - 2)).collect()); // empty
+                for bounds in boxes {
+                    let expected = box_values(&whole, &bounds);
+                    let mut out = vec![0xa5; expected.len() * dtype.size()];
+                    fill_box(dtype, shape, 5, &bounds, &mut out);
+                    assert_eq!(decode(dtype, &out), expected, "{dtype} {shape:?} {bounds:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub(crate) enum Issue {
 /// NumPy's `slice.indices(n)` followed by the length of the slice.
 #[must_use]
 pub fn slice_range(n: usize, start: Option<i64>, stop: Option<i64>, step: i64) -> (i64, i64, usize) {
-    let n = n as i64;
+    // Extents over i64::MAX are refused where they are declared or bound; saturate anyway.
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
     let norm = |v: i64, lo: i64, hi: i64| {
         let v = if v < 0 { v + n } else { v };
         v.clamp(lo, hi)

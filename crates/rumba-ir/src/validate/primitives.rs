@@ -63,6 +63,13 @@ impl Cx<'_> {
         let l = &mut *self.lower;
         let id = match &node.op {
             D::Input { dtype, shape } => {
+                // Extents are i64 in the plan (offsets, bounds): larger ones cannot be indexed.
+                if let Some(&big) = shape.iter().flatten().find(|&&e| i64::try_from(e).is_err()) {
+                    return Err(l.invalid(
+                        "shape",
+                        format!("an extent of at most {} (i64::MAX), found {big}", i64::MAX),
+                    ));
+                }
                 l.push_input(&node.id, *dtype, Shape(shape.iter().map(|&d| d.into()).collect()))
             }
             D::Const { value } => l.constant(value.0),

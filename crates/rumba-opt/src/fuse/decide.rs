@@ -88,14 +88,15 @@ pub(crate) fn decide(
     slots: &mut Slots,
 ) -> Decisions {
     let mut roots: BTreeSet<NodeId> = outputs.iter().copied().collect();
-    // Only what an output depends on is computed (laziness): dead nodes are never roots.
+    // Only what an output depends on is computed (laziness): dead nodes are never roots, nor
+    // nodes read only for their extents (a polygon mask's `like`; the interpreter agrees).
     let mut live = vec![false; graph.nodes.len()];
     for &o in outputs {
         live[o.index()] = true;
     }
     for id in graph.ids().collect::<Vec<_>>().into_iter().rev() {
         if live[id.index()] {
-            for operand in graph.node(id).op.operands() {
+            for operand in graph.node(id).op.value_operands() {
                 live[operand.index()] = true;
             }
         }

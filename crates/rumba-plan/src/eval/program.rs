@@ -20,25 +20,30 @@ pub(crate) struct Linear {
 
 impl Linear {
     /// The offsets `map` reaches in a buffer with `strides`, for these param slot values.
+    ///
+    /// Wrapping arithmetic: a coefficient may be as large as a slice's step (`i64::MIN` on
+    /// an axis of extent 1), so its product with a stride can overflow, yet every offset a
+    /// point of the domain reaches fits in i64 — and two's-complement wrapping gives exactly
+    /// those offsets.
     pub(crate) fn new(map: &IndexMap, strides: &[i64], rank: usize, params: &[f64]) -> Linear {
-        let mut base = 0;
-        let mut coefs = vec![0; rank];
+        let mut base = 0i64;
+        let mut coefs = vec![0i64; rank];
         for (affine, &stride) in map.dims.iter().zip(strides) {
             let constant = affine.eval(&vec![0; rank], params);
-            base += constant * stride;
+            base = base.wrapping_add(constant.wrapping_mul(stride));
             for (c, &a) in coefs.iter_mut().zip(&affine.coefs) {
-                *c += a * stride;
+                *c = c.wrapping_add(a.wrapping_mul(stride));
             }
         }
         Linear { base, coefs }
     }
 
-    /// The element offset at `point`.
+    /// The element offset at `point` (wrapping, see [`Linear::new`]).
     pub(crate) fn at(&self, point: &[usize]) -> i64 {
         self.coefs
             .iter()
             .zip(point)
-            .fold(self.base, |acc, (&c, &i)| acc + c * i as i64)
+            .fold(self.base, |acc, (&c, &i)| acc.wrapping_add(c.wrapping_mul(i as i64)))
     }
 }
 

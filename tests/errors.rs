@@ -358,6 +358,20 @@ fn empty_range_reference_fails_at_bind() {
     )));
     assert!(matches!(e, GraphError::Invalid { .. }), "{e:?}");
     assert_mentions(&msg, &["nodes[1].bounds", "empty range"]);
+    // With T fixed in the declaration the range is refused at load, naming it (not the empty
+    // reduction the slice would make).
+    let (e, msg) = load_err(&file(
+        r#"[{"id": "x", "op": "input", "dtype": "u8", "shape": [7, 5, 9, 1]},
+            {"id": "out", "op": "range_reference", "x": "x", "kind": "mean", "bounds": [9, 12]}]"#,
+    ));
+    assert!(matches!(e, GraphError::Invalid { .. }), "{e:?}");
+    assert_mentions(
+        &msg,
+        &[
+            "nodes[1].bounds",
+            "empty range: bounds [9, 12] select no frame of T = 7",
+        ],
+    );
 }
 
 #[test]

@@ -13,9 +13,11 @@ the venv); NOTES.md beside this file documents what is measured and how. In shor
 3. Before any timing, the outputs of rumba, Numba (both forms) and NumPy are compared for every
    (workload, dtype) under the fixtures' tolerances (and against tests/fixtures/reference.py
    where the stack is small enough); any mismatch or rumba error aborts with the list.
-4. Then, round by round, every row runs in interleaved order: Numba fresh, rumba run, Numba
-   out=, rumba run_into, NumPy (in a subset of rounds), rumba run_profiled, a STREAM copy and a
-   STREAM read sample; one markdown table summarises the medians.
+4. Then, round by round, every row runs in interleaved order: Numba fresh, rumba run, rumba
+   through its Python package in this process (fresh outputs, the call a Python user makes),
+   Numba out=, rumba run_into, NumPy (in a subset of rounds), rumba run_profiled, a STREAM copy
+   and a STREAM read sample; one markdown table summarises the medians, and a tiny graph
+   measures what the Python binding adds to a call.
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 import kernels as K  # noqa: E402
+
+import rumba as R  # noqa: E402  (the Python package, installed into the venv by run.sh)
 
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import reference as ref  # noqa: E402
@@ -114,6 +118,8 @@ class Row:
     key: str = ""
     graph_path: Path | None = None
     rumba_ids: dict = field(default_factory=dict)  # threads -> child id
+    py: dict = field(default_factory=dict)         # threads -> rumba.Executable (this process)
+    py_inputs: dict = field(default_factory=dict)  # input name -> array (this process)
     outputs: list = field(default_factory=list)    # [(name, dtype, shape)] from rumba
     ctxs: list = field(default_factory=list)       # one Ctx per call (the slider varies them)
     params: list = field(default_factory=list)     # rumba params, parallel to ctxs
@@ -474,6 +480,41 @@ def time_fresh(fn, x, ctxs, n):
     return walls, faults
 
 
+def time_py(exe, inputs, params, n):
+    """n calls of the package's executable (fresh outputs), params cycling: wall ns per call."""
+    walls = []
+    for k in range(n):
+        p = params[k % len(params)]
+        t0 = time.perf_counter_ns()
+        out = exe(**inputs, **p)
+        walls.append(time.perf_counter_ns() - t0)
+        del out
+    return walls
+
+
+def binding_overhead(child: Rumba, work: Path, calls: int = 2000, rounds: int = 5):
+    """What the Python binding adds to one call: a tiny graph (x·k on a (1, 1, 1, 1) f32 array)
+    timed through the package in this process and in the child (the Rust call alone).
+    Returns (py ns, rust ns, per-round differences ns), medians per round."""
+    graph = {"format": "rumba-graph", "version": 1, "nodes": [
+        {"id": "x", "op": "input", "dtype": "f32", "shape": [1, 1, 1, 1]},
+        {"id": "k", "op": "param", "default": 1.0},
+        {"id": "out", "op": "mul", "a": "x", "b": "k"}], "outputs": ["out"]}
+    path = work / "graphs" / "binding_overhead.json"
+    path.write_text(json.dumps(graph))
+    x = np.ones((1, 1, 1, 1), np.float32)
+    np.save(work / "x_tiny.npy", x)
+    child.call(cmd="load", name="x_tiny", path=str(work / "x_tiny.npy"))
+    child.call(cmd="compile", id="tiny", graph=str(path), inputs={"x": "x_tiny"}, threads=1)
+    exe = R.load(path).compile(x=x, threads=1)
+    params = [{"k": 1.0 + i / 7} for i in range(7)]
+    py, rust = [], []
+    for _ in range(rounds):
+        py.append(median(time_py(exe, {"x": x}, params, calls)))
+        rust.append(median(child.call(cmd="time", id="tiny", mode="run", n=calls, params=params)["wall_ns"]))
+    return median(py), median(rust), [p - r for p, r in zip(py, rust)]
+
+
 def time_into(fn, x, ctxs, n, specs):
     """n calls of an out= form into arrays allocated here and written by one untimed warm-up."""
     outs = tuple(np.empty(shape, NP_DTYPES[dt]) for (_, dt, shape) in specs)
@@ -660,6 +701,9 @@ def run(args, dtypes, threads, shapes, slider_frames, only, work: Path, child: R
         inputs = {"x": "x_slider" if w.family == "slider" else f"x_{dtype}"}
         if w.family in ("file_norm", "slider"):
             inputs["bg"] = f"bg_{dtype}"
+        row.py_inputs = {"x": x}
+        if "bg" in inputs:
+            row.py_inputs["bg"] = bgs[dtype]
         for n in threads:
             rid = f"{row.key}@{n}"
             try:
@@ -668,6 +712,11 @@ def run(args, dtypes, threads, shapes, slider_frames, only, work: Path, child: R
                 failures.append(f"{row.key}: rumba compile ({n} threads) failed: {e}")
                 break
             row.rumba_ids[n] = rid
+            try:
+                row.py[n] = R.load(row.graph_path).compile(threads=n, **row.py_inputs)
+            except (R.GraphError, R.BindError, R.RunError) as e:
+                failures.append(f"{row.key}: rumba (Python) compile ({n} threads) failed: {e}")
+                break
             row.compile_s += reply["seconds"]
             row.outputs = [(o["name"], o["dtype"], tuple(o["shape"])) for o in reply["outputs"]]
             fallbacks = [k for k in reply["kernels"] if k["fallback"]]
@@ -690,6 +739,11 @@ def run(args, dtypes, threads, shapes, slider_frames, only, work: Path, child: R
             print(f"  - {f}", file=sys.stderr)
         return 1
     say(f"agreement check passed: {len(rows)} rows")
+    py, rust, diffs = binding_overhead(child, work)
+    say(f"Python binding: a tiny graph's call takes {py / 1e3:.1f} µs through the package, "
+        f"{rust / 1e3:.1f} µs in Rust: the binding adds {median(diffs) / 1e3:.1f} µs "
+        f"({min(diffs) / 1e3:.1f}–{max(diffs) / 1e3:.1f}) per call")
+    args.binding = (py, rust, diffs)
     if args.check_only:
         print(f"check passed: {len(rows)} (workload, dtype) rows agree "
               f"(rumba, Numba fresh, Numba out=, NumPy{', reference.py' if args.oracle_limit else ''})")
@@ -712,6 +766,8 @@ def check_row(args, row: Row, stacks, work: Path, child: Rumba, n_threads: int, 
         except RumbaError as e:
             return out + [f"{label}: rumba run failed: {e}"]
         got = {"rumba": tuple(np.load(f["path"]) for f in files)}
+        py_out = row.py[n_threads](**row.py_inputs, **row.params[k])
+        got["rumba py"] = tuple(py_out[name] for (name, _, _) in row.outputs)
         t0 = time.perf_counter()
         got["numba"] = tuple(K.NUMBA[w.family](x, ctx))
         numba_first.setdefault((w.family, row.dtype, "fresh"), time.perf_counter() - t0)
@@ -740,6 +796,10 @@ def check_row(args, row: Row, stacks, work: Path, child: Rumba, n_threads: int, 
             diff = differences(a, e, rtol, atol)
             if diff:
                 out.append(f"{label}: rumba vs numba, output {name}: {diff}")
+        # The package runs the same plan on the same data: the same bits.
+        for name, a, e in zip(names, got["rumba py"], got["rumba"]):
+            if a.dtype != e.dtype or a.shape != e.shape or not np.array_equal(a, e, equal_nan=a.dtype.kind == "f"):
+                out.append(f"{label}: rumba (Python) differs from rumba (the child), output {name}")
     # Calls per timing sample, from one warm call of each side.
     t0 = time.perf_counter()
     K.NUMBA[w.family](x, row.ctxs[0])
@@ -785,6 +845,8 @@ def benchmark(args, rows, stacks, threads, shapes, geos, child, numba_first, say
                 rep = child.call(cmd="time", id=rid, mode="run", n=row.reps, params=row.params)
                 add("rumba", rep["wall_ns"])
                 row.extra.setdefault((n, "rumba_faults"), []).extend(rep["minflt"])
+                settle()
+                add("rumba_py", time_py(row.py[n], row.py_inputs, row.params, row.reps))
                 settle()
                 add("numba_into", time_into(into, x, row.ctxs, row.reps, row.outputs))
                 settle()
@@ -847,7 +909,8 @@ def print_report(args, rows, threads, shapes, geos, stacks, stream, child, numba
           + (f"; slider {tuple(stacks['slider'].shape)}, {SLIDER_CALLS} calls per sample with new amounts "
              "and start each call" if "slider" in stacks else ""))
     print()
-    head = ["workload", "dtype", "thr", "numba ms", "rumba ms", "rumba/numba", "numba out= ms", "rumba run_into ms",
+    head = ["workload", "dtype", "thr", "numba ms", "rumba ms", "rumba/numba", "rumba py ms", "py/numba",
+            "numba out= ms", "rumba run_into ms",
             "ratio", "numpy ms", "rumba GB/s", "% copy / read", "faults/run rumba (numba)", "call − kernel ms"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -869,10 +932,16 @@ def print_report(args, rows, threads, shapes, geos, stacks, stream, child, numba
             fixed = median(row.extra.get((n, "fixed"), []))
             print("| " + " | ".join([
                 row.w.label, row.dtype, str(n), fmt_ms(med("numba")), fmt_ms(med("rumba")),
-                ratio_text(s("rumba"), s("numba")), fmt_ms(med("numba_into")), fmt_ms(into),
+                ratio_text(s("rumba"), s("numba")), fmt_ms(med("rumba_py")), ratio_text(s("rumba_py"), s("numba")),
+                fmt_ms(med("numba_into")), fmt_ms(into),
                 ratio_text(s("rumba_into"), s("numba_into")), fmt_ms(numpy_ms), f"{gbs:.2f}",
                 f"{pc:.0f} / {pr:.0f}", f"{rf:.0f} ({nf:.0f})", fmt_ms(fixed)]) + " |")
     print()
+    py, rust, diffs = args.binding
+    print(f"- rumba py: the same executables through the Python package in this process (fresh outputs, "
+          f"`exe(x=..., **params)`); the binding adds {median(diffs) / 1e3:.1f} µs "
+          f"({min(diffs) / 1e3:.1f}–{max(diffs) / 1e3:.1f}) per call (a tiny graph: {py / 1e3:.1f} µs "
+          f"through the package, {rust / 1e3:.1f} µs in Rust)")
     print(f"- rumba compile (all rows, {len(threads)} thread counts): {sum(r.compile_s for r in rows):.2f} s; "
           f"Numba first calls (compile or cache load): {sum(numba_first.values()):.1f} s")
     for row in [r for r in rows if r.w.family == "slider"]:

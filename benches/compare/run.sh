@@ -25,6 +25,12 @@ if [[ ! -x "$VENV/bin/python" ]] || ! cmp -s "$REQ" "$VENV/requirements.txt"; th
     cp "$REQ" "$VENV/requirements.txt"
 fi
 
+# The Python package, for the "rumba py" column (maturin from the venv; the release build is
+# shared with target/ and the test script's venv).
+echo "== pip install . (the rumba package)" >&2
+PATH="$VENV/bin:$PATH" "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall . >&2
+
 echo "== cargo build --release --example compare_rumba" >&2
 cargo build --release --example compare_rumba >&2
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"

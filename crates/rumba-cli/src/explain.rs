@@ -39,35 +39,6 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
         say(rumba_plan::display::to_dot(plan).trim_end());
         return Ok(());
     }
-    for spec in &specs {
-        say(&format!("input {}: {} {:?}", spec.name, spec.dtype, spec.shape));
-    }
-    for pass in &exe.passes {
-        say(&pass.to_string());
-    }
-    say(plan.to_string().trim_end());
-    for info in exe.kernels() {
-        match &info.fallback {
-            Some(why) => say(&format!(
-                "backend {}: plan evaluator (the JIT cannot compile it: {why})",
-                info.name
-            )),
-            None => say(&format!("backend {}: {}", info.name, info.backend)),
-        }
-    }
-    // The memory of an in-memory run, and of a streamed one (--output) under the budget.
-    say(&format!(
-        "memory: in-memory run {} of outputs and temps; {}",
-        rumba::human_bytes(exe.memory_needed()),
-        match exe.stream_chunking(&prepared.params, budget) {
-            Ok(c) => format!(
-                "streamed within {}: {} chunks, peak {} of data",
-                rumba::human_bytes(budget),
-                c.chunks.iter().map(Vec::len).sum::<usize>(),
-                rumba::human_bytes(c.peak_bytes)
-            ),
-            Err(e) => format!("streamed within {}: {e}", rumba::human_bytes(budget)),
-        }
-    ));
+    say(exe.explain(&prepared.params, budget).trim_end());
     Ok(())
 }

@@ -7,7 +7,29 @@ mod common;
 use common::{data, example, exe, listing, s, wait_rss, write_stack};
 use rumba::{DType, Options};
 use std::collections::BTreeMap;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
+
+/// The streamed runs' memory budget.
+const BUDGET: u64 = 64 << 20;
+
+/// Runs `run` (a `rumba run … --output DIR`) with `budget` and two threads, and asserts it
+/// succeeds with a peak RSS within `budget` + 64 MiB.
+fn assert_streams_within(mut run: Command, budget: u64, name: &str) {
+    let child = run
+        .args(["--memory-budget", &format!("{budget}"), "--threads", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, rss) = wait_rss(child);
+    assert!(status.success(), "{name}: {status}");
+    eprintln!("{name}: peak RSS {} MiB", rss >> 20);
+    assert!(
+        rss <= budget + (64 << 20),
+        "{name}: peak RSS {} MiB over the budget",
+        rss >> 20
+    );
+}
 
 /// Every example graph on a 256 MiB stack of its dtype, streamed within a 64 MiB budget: the
 /// child's peak RSS stays within budget + 64 MiB and every output file has the bits of the
@@ -21,55 +43,32 @@ fn stacks_over_the_budget_stream_within_it_with_the_in_memory_bits() {
         ("envelope", DType::U8, [1024, 512, 512, 1]),
         ("roi_series", DType::U16, [512, 512, 512, 1]),
     ];
-    let budget: u64 = 64 << 20;
     for (name, dtype, shape) in cases {
         let input = dir.path().join(format!("{dtype}.npy"));
         if !input.exists() {
             write_stack(&input, dtype, shape);
         }
         let out = dir.path().join(name);
-        let child = exe()
-            .args(["run", s(&example(name)), "--input"])
+        let mut run = exe();
+        run.args(["run", s(&example(name)), "--input"])
             .arg(format!("x={}", s(&input)))
-            .args(["--output", s(&out), "--memory-budget", "64MiB", "--threads", "2"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (status, rss) = wait_rss(child);
-        assert!(status.success(), "{name}: {status}");
-        eprintln!("{name}: peak RSS {} MiB", rss >> 20);
-        assert!(
-            rss <= budget + (64 << 20),
-            "{name}: peak RSS {} MiB over the budget",
-            rss >> 20
-        );
+            .arg("--output")
+            .arg(&out);
+        assert_streams_within(run, BUDGET, name);
         assert!(listing(&out).iter().all(|f| !f.starts_with('.')), "{:?}", listing(&out));
     }
     // A synthetic stack of 256 MiB is generated box by box, within the budget too.
     let synthetic = dir.path().join("synthetic");
-    let child = exe()
-        .args([
-            "run",
-            s(&example("background_subtraction")),
-            "--shape",
-            "x=1024x512x512x1",
-            "--seed",
-            "3",
-        ])
-        .args(["--output", s(&synthetic), "--memory-budget", "64MiB", "--threads", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (status, rss) = wait_rss(child);
-    assert!(status.success(), "synthetic: {status}");
-    eprintln!("synthetic: peak RSS {} MiB", rss >> 20);
-    assert!(
-        rss <= budget + (64 << 20),
-        "synthetic: peak RSS {} MiB over the budget",
-        rss >> 20
-    );
+    let mut run = exe();
+    run.args([
+        "run",
+        s(&example("background_subtraction")),
+        "--shape",
+        "x=1024x512x512x1",
+    ])
+    .args(["--seed", "3", "--output"])
+    .arg(&synthetic);
+    assert_streams_within(run, BUDGET, "synthetic");
     // Then (so that no child is forked from a large parent) the in-memory runs.
     let runs = cases
         .iter()

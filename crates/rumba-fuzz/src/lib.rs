@@ -22,6 +22,7 @@ mod bytes;
 pub mod compare;
 mod differential;
 mod graph_file;
+pub mod rust_text;
 mod values;
 
 pub use differential::{describe as describe_differential, differential};

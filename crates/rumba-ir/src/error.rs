@@ -235,6 +235,52 @@ pub enum GraphError {
     },
 }
 
+impl GraphError {
+    /// The node (and field) the error concerns, when it concerns one.
+    #[must_use]
+    pub fn at(&self) -> Option<&At> {
+        match self {
+            GraphError::UnknownOp { at, .. }
+            | GraphError::Argument { at, .. }
+            | GraphError::InvalidId { at, .. }
+            | GraphError::DuplicateId { at, .. }
+            | GraphError::UnknownNode { at, .. }
+            | GraphError::UnknownOutput { at, .. }
+            | GraphError::Cycle { at, .. }
+            | GraphError::Type { at, .. }
+            | GraphError::Shape { at, .. }
+            | GraphError::Axis { at, .. }
+            | GraphError::Invalid { at, .. }
+            | GraphError::MissingInput { at, .. }
+            | GraphError::MissingParam { at, .. } => Some(at),
+            GraphError::Json { .. }
+            | GraphError::Format { .. }
+            | GraphError::Version { .. }
+            | GraphError::UnknownInput { .. }
+            | GraphError::UnknownParam { .. } => None,
+        }
+    }
+
+    /// Where in the graph file the error is: the JSON path of the value (`nodes[3].bounds`),
+    /// or the node's call site for a DSL graph; `None` when the error has no place.
+    #[must_use]
+    pub fn path(&self) -> Option<String> {
+        match (self, self.at()) {
+            (GraphError::Format { path, .. }, _) => Some(path.clone()),
+            (GraphError::Json { line, column, .. }, _) => Some(format!("line {line}, column {column}")),
+            (_, Some(at)) => match &at.origin.source {
+                crate::graph::Source::File { json_path, .. } => Some(match &at.field {
+                    Some(field) => format!("{json_path}.{field}"),
+                    None => json_path.clone(),
+                }),
+                crate::graph::Source::Dsl(location) => Some(location.to_string()),
+                crate::graph::Source::Unknown => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "(none)".to_owned();

@@ -76,7 +76,41 @@ pub enum BinaryOp {
     Ne,
 }
 
+impl UnaryOp {
+    /// The name used in graph files and by the DSL method (`neg`, `is_nan`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::IsNan => "is_nan",
+        }
+    }
+}
+
 impl BinaryOp {
+    /// The name used in graph files and by the DSL method (`add`, `lt`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Min => "min",
+            BinaryOp::Max => "max",
+            BinaryOp::Lt => "lt",
+            BinaryOp::Le => "le",
+            BinaryOp::Gt => "gt",
+            BinaryOp::Ge => "ge",
+            BinaryOp::Eq => "eq",
+            BinaryOp::Ne => "ne",
+        }
+    }
+
     /// Comparisons produce bool.
     #[must_use]
     pub fn is_comparison(self) -> bool {
@@ -408,28 +442,8 @@ impl Op {
             Op::Input { .. } => "input",
             Op::Const { .. } => "const",
             Op::Param { .. } => "param",
-            Op::Unary { op, .. } => match op {
-                UnaryOp::Neg => "neg",
-                UnaryOp::Abs => "abs",
-                UnaryOp::Sqrt => "sqrt",
-                UnaryOp::Exp => "exp",
-                UnaryOp::Log => "log",
-                UnaryOp::IsNan => "is_nan",
-            },
-            Op::Binary { op, .. } => match op {
-                BinaryOp::Add => "add",
-                BinaryOp::Sub => "sub",
-                BinaryOp::Mul => "mul",
-                BinaryOp::Div => "div",
-                BinaryOp::Min => "min",
-                BinaryOp::Max => "max",
-                BinaryOp::Lt => "lt",
-                BinaryOp::Le => "le",
-                BinaryOp::Gt => "gt",
-                BinaryOp::Ge => "ge",
-                BinaryOp::Eq => "eq",
-                BinaryOp::Ne => "ne",
-            },
+            Op::Unary { op, .. } => op.name(),
+            Op::Binary { op, .. } => op.name(),
             Op::Select { .. } => "select",
             Op::NanToNum { .. } => "nan_to_num",
             Op::Cast { .. } => "cast",

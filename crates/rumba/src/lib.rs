@@ -525,11 +525,21 @@ impl Executable {
         if specs.len() != self.inputs.len() || specs.iter().any(|s| !self.inputs.contains(s)) {
             // Different inputs than compiled for: binding names the difference.
             rumba_ir::bind::bind(&self.graph, specs)?;
+            // Name the first input that differs (binding accepted it, so every input is there).
+            let text = |s: Option<&InputSpec>| s.map_or("nothing".into(), |s| format!("{} {:?}", s.dtype, s.shape));
+            let (name, id) = self
+                .graph
+                .inputs()
+                .into_iter()
+                .find(|(name, _)| {
+                    self.inputs.iter().find(|s| s.name == *name) != specs.iter().find(|s| s.name == *name)
+                })
+                .unwrap_or(self.graph.inputs()[0]);
             return Err(GraphError::Shape {
-                at: rumba_ir::At::node(self.graph.origin(self.graph.inputs()[0].1)),
-                what: "inputs differ from those the executable was compiled for".into(),
-                expected: format!("{:?}", self.inputs),
-                found: format!("{specs:?}"),
+                at: rumba_ir::At::node(self.graph.origin(id)),
+                what: "the input differs from the one the executable was compiled for (compile again for new shapes or dtypes)".into(),
+                expected: text(self.inputs.iter().find(|s| s.name == name)),
+                found: text(specs.iter().find(|s| s.name == name)),
             }
             .into());
         }
@@ -554,6 +564,49 @@ impl Executable {
                 .0),
             _ => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
         }
+    }
+
+    /// What `rumba explain` prints: the inputs, what each graph pass did, the plan, each
+    /// kernel's backend (and why the evaluator runs it, if it does), and the memory of an
+    /// in-memory run and of a run streamed within `budget` with `params`.
+    #[must_use]
+    pub fn explain(&self, params: &BTreeMap<String, f64>, budget: u64) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for spec in &self.inputs {
+            let _ = writeln!(text, "input {}: {} {:?}", spec.name, spec.dtype, spec.shape);
+        }
+        for pass in &self.passes {
+            let _ = writeln!(text, "{pass}");
+        }
+        if let Some(plan) = &self.plan {
+            let _ = writeln!(text, "{}", plan.to_string().trim_end());
+        }
+        for info in &self.kernels {
+            let _ = match &info.fallback {
+                Some(why) => writeln!(
+                    text,
+                    "backend {}: plan evaluator (the JIT cannot compile it: {why})",
+                    info.name
+                ),
+                None => writeln!(text, "backend {}: {}", info.name, info.backend),
+            };
+        }
+        let streamed = match self.stream_chunking(params, budget) {
+            Ok(c) => format!(
+                "streamed within {}: {} chunks, peak {} of data",
+                human_bytes(budget),
+                c.chunks.iter().map(Vec::len).sum::<usize>(),
+                human_bytes(c.peak_bytes)
+            ),
+            Err(e) => format!("streamed within {}: {e}", human_bytes(budget)),
+        };
+        let _ = writeln!(
+            text,
+            "memory: in-memory run {} of outputs and temps; {streamed}",
+            human_bytes(self.memory_needed())
+        );
+        text
     }
 
     /// Like [`Executable::run`], also returning where the time went: output allocation and
@@ -589,21 +642,45 @@ impl Executable {
         params: &BTreeMap<String, f64>,
         outputs: &mut [Array],
     ) -> Result<(), Error> {
+        let mut views: Vec<exec::ArrayViewMut<'_>> = outputs.iter_mut().map(exec::ArrayViewMut::from).collect();
+        self.run_into_views(inputs, params, &mut views)
+    }
+
+    /// Like [`Executable::run_into`], writing into caller-owned views of any strides (in
+    /// output order, each of the output's dtype and shape): a NumPy array handed in from
+    /// Python, or a slice of a larger array.
+    ///
+    /// # Errors
+    /// As [`Executable::run_into`].
+    pub fn run_into_views(
+        &self,
+        inputs: &[(&str, ArrayView<'_>)],
+        params: &BTreeMap<String, f64>,
+        outputs: &mut [exec::ArrayViewMut<'_>],
+    ) -> Result<(), Error> {
         self.check_inputs(inputs)?;
+        let names = self.output_shapes();
+        if outputs.len() != names.len() {
+            return Err(exec::ExecError::Output {
+                name: String::new(),
+                message: format!("expected {} outputs, found {}", names.len(), outputs.len()),
+            }
+            .into());
+        }
         match (&self.plan, &self.executor) {
             (Some(plan), Some(executor)) => {
                 let mut named: Vec<(&str, exec::ArrayViewMut<'_>)> = plan
                     .outputs
                     .iter()
                     .zip(outputs.iter_mut())
-                    .map(|((name, _), a)| (name.as_str(), exec::ArrayViewMut::from(a)))
+                    .map(|((name, _), a)| (name.as_str(), a.reborrow()))
                     .collect();
                 Ok(executor.run_into_checked(plan, &self.native_fns(), inputs, params, &mut named)?)
             }
             _ => {
                 let results = rumba_interp::evaluate(&self.graph, inputs, params)?;
                 for ((name, result), out) in results.into_iter().zip(outputs.iter_mut()) {
-                    if result.dtype() != out.dtype() || result.shape() != out.shape() {
+                    if !out.assign(&result) {
                         return Err(exec::ExecError::Output {
                             name,
                             message: format!(
@@ -616,7 +693,6 @@ impl Executable {
                         }
                         .into());
                     }
-                    *out = result;
                 }
                 Ok(())
             }

@@ -2,10 +2,12 @@
 //! (inputs first, then every step's results in order). [`realize`] replays the steps through
 //! the DSL; [`Step::text`] writes each as the Rust call it makes, for failure messages.
 
+use crate::rust_text::{lit, lits, stat as stat_text};
 use crate::values::Layout;
 use rumba::DType;
 use rumba::dsl::{Arg, Builder, Stat, Step as PipelineStep, Tensor};
 use rumba_ir::def::{EnvelopeOver, Orientation};
+use rumba_ir::op::{BinaryOp, UnaryOp};
 
 /// A graph input.
 #[derive(Clone, Debug)]
@@ -27,69 +29,34 @@ pub(crate) enum Rhs {
     Scalar(f64),
 }
 
-/// Elementwise functions of one operand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Unary {
-    Neg,
-    Abs,
-    Sqrt,
-    Exp,
-    Log,
-    IsNan,
-}
+/// The arithmetic (and min/max) functions a binary step picks from.
+pub(crate) const ARITH: [BinaryOp; 6] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Min,
+    BinaryOp::Max,
+];
 
-/// Elementwise functions of two operands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Binary {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Min,
-    Max,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
+/// The comparisons a binary step picks from.
+pub(crate) const COMPARE: [BinaryOp; 6] = [
+    BinaryOp::Lt,
+    BinaryOp::Le,
+    BinaryOp::Gt,
+    BinaryOp::Ge,
+    BinaryOp::Eq,
+    BinaryOp::Ne,
+];
 
-impl Binary {
-    pub(crate) const ARITH: [Binary; 6] = [
-        Binary::Add,
-        Binary::Sub,
-        Binary::Mul,
-        Binary::Div,
-        Binary::Min,
-        Binary::Max,
-    ];
-    pub(crate) const COMPARE: [Binary; 6] = [Binary::Lt, Binary::Le, Binary::Gt, Binary::Ge, Binary::Eq, Binary::Ne];
-
-    /// The operator of `+ - * /`.
-    fn operator(self) -> Option<&'static str> {
-        match self {
-            Binary::Add => Some("+"),
-            Binary::Sub => Some("-"),
-            Binary::Mul => Some("*"),
-            Binary::Div => Some("/"),
-            _ => None,
-        }
-    }
-
-    /// The DSL method of the others.
-    fn method(self) -> &'static str {
-        match self {
-            Binary::Min => "min",
-            Binary::Max => "max",
-            Binary::Lt => "lt",
-            Binary::Le => "le",
-            Binary::Gt => "gt",
-            Binary::Ge => "ge",
-            Binary::Eq => "eq",
-            Binary::Ne => "ne",
-            Binary::Add | Binary::Sub | Binary::Mul | Binary::Div => "?",
-        }
+/// The Rust operator of `+ - * /`; the others are DSL methods named [`BinaryOp::name`].
+fn operator(op: BinaryOp) -> Option<&'static str> {
+    match op {
+        BinaryOp::Add => Some("+"),
+        BinaryOp::Sub => Some("-"),
+        BinaryOp::Mul => Some("*"),
+        BinaryOp::Div => Some("/"),
+        _ => None,
     }
 }
 
@@ -130,11 +97,11 @@ pub(crate) enum Step {
         default: f64,
     },
     Unary {
-        op: Unary,
+        op: UnaryOp,
         x: usize,
     },
     Binary {
-        op: Binary,
+        op: BinaryOp,
         a: Rhs,
         b: Rhs,
     },
@@ -256,12 +223,12 @@ impl Step {
         match self {
             Step::Const(v) => format!("b.constant({})", lit(*v)),
             Step::Param { name, default } => format!("b.param({name:?}, Some({}))", lit(*default)),
-            Step::Unary { op: Unary::Neg, x } => format!("-&{}", n(x)),
-            Step::Unary { op, x } => format!("{}.{}()", n(x), unary_name(*op)),
-            Step::Binary { op, a, b } => match (op.operator(), a) {
+            Step::Unary { op: UnaryOp::Neg, x } => format!("-&{}", n(x)),
+            Step::Unary { op, x } => format!("{}.{}()", n(x), op.name()),
+            Step::Binary { op, a, b } => match (operator(*op), a) {
                 (Some(o), _) => format!("{} {o} {}", rhs(a), rhs(b)),
-                (None, Rhs::Value(a)) => format!("{}.{}({})", n(a), op.method(), rhs(b)),
-                (None, Rhs::Scalar(_)) => format!("{}.{}({})", rhs(b).trim_start_matches('&'), op.method(), rhs(a)),
+                (None, Rhs::Value(a)) => format!("{}.{}({})", n(a), op.name(), rhs(b)),
+                (None, Rhs::Scalar(_)) => format!("{}.{}({})", rhs(b).trim_start_matches('&'), op.name(), rhs(a)),
             },
             Step::Select { cond, a, b } => format!("{}.select({}, {})", n(cond), rhs(a), rhs(b)),
             Step::NanToNum { x, values } => format!("{}.nan_to_num{values:?}", n(x)),
@@ -294,8 +261,9 @@ impl Step {
             } => {
                 let mask = mask.map_or("None".to_owned(), |m| format!("Some(&{})", n(&m)));
                 format!(
-                    "{}.reduce_with(Stat::{stat:?}, &{axes:?}, {keepdims}, {skip_nan}, {mask})",
-                    n(x)
+                    "{}.reduce_with({}, &{axes:?}, {keepdims}, {skip_nan}, {mask})",
+                    n(x),
+                    stat_text(*stat)
                 )
             }
             Step::Window {
@@ -304,7 +272,7 @@ impl Step {
                 axis,
                 size,
                 skip_nan,
-            } => format!("{}.window(Stat::{stat:?}, {axis}, {size}, {skip_nan})", n(x)),
+            } => format!("{}.window({}, {axis}, {size}, {skip_nan})", n(x), stat_text(*stat)),
             Step::Window {
                 x,
                 kind: WindowKind::Weighted(w),
@@ -317,19 +285,19 @@ impl Step {
             }
             Step::RoiSeries { x, vertices } => format!("{}.roi_series(&{vertices:?})", n(x)),
             Step::RangeReference { x, bounds, stat } => {
-                format!("{}.range_reference({bounds:?}, Stat::{stat:?})", n(x))
+                format!("{}.range_reference({bounds:?}, {})", n(x), stat_text(*stat))
             }
             Step::SlidingReference { x, window, lag, stat } => {
-                format!("{}.sliding_reference({window}, {lag}, Stat::{stat:?})", n(x))
+                format!("{}.sliding_reference({window}, {lag}, {})", n(x), stat_text(*stat))
             }
             Step::Pipeline { x, subtract, divide } => {
                 let step = |s: &Option<Reference>| match s {
                     None => "None".to_owned(),
                     Some(r) => {
                         let source = match r.source {
-                            Source::Range(b) => format!("Step::range({b:?}, Stat::{:?})", r.stat),
+                            Source::Range(b) => format!("Step::range({b:?}, {})", stat_text(r.stat)),
                             Source::Sliding { window, lag } => {
-                                format!("Step::sliding({window}, {lag}, Stat::{:?})", r.stat)
+                                format!("Step::sliding({window}, {lag}, {})", stat_text(r.stat))
                             }
                             Source::File(f) => format!("Step::file(&{})", n(&f)),
                         };
@@ -351,34 +319,6 @@ impl Step {
             ),
         }
     }
-}
-
-fn unary_name(op: Unary) -> &'static str {
-    match op {
-        Unary::Neg => "neg",
-        Unary::Abs => "abs",
-        Unary::Sqrt => "sqrt",
-        Unary::Exp => "exp",
-        Unary::Log => "log",
-        Unary::IsNan => "is_nan",
-    }
-}
-
-/// An `f64` as a Rust expression.
-pub(crate) fn lit(v: f64) -> String {
-    if v.is_nan() {
-        "f64::NAN".into()
-    } else if v == f64::INFINITY {
-        "f64::INFINITY".into()
-    } else if v == f64::NEG_INFINITY {
-        "f64::NEG_INFINITY".into()
-    } else {
-        format!("{v:?}")
-    }
-}
-
-fn lits(v: &[f64]) -> String {
-    format!("[{}]", v.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", "))
 }
 
 /// A recorded graph: its builder and one tensor per value.
@@ -437,12 +377,12 @@ impl Realized {
             Step::Const(c) => one(self.builder.constant(*c)),
             Step::Param { name, default } => one(self.builder.param(name, Some(*default))),
             Step::Unary { op, x } => one(match op {
-                Unary::Neg => -v(x),
-                Unary::Abs => v(x).abs(),
-                Unary::Sqrt => v(x).sqrt(),
-                Unary::Exp => v(x).exp(),
-                Unary::Log => v(x).log(),
-                Unary::IsNan => v(x).is_nan(),
+                UnaryOp::Neg => -v(x),
+                UnaryOp::Abs => v(x).abs(),
+                UnaryOp::Sqrt => v(x).sqrt(),
+                UnaryOp::Exp => v(x).exp(),
+                UnaryOp::Log => v(x).log(),
+                UnaryOp::IsNan => v(x).is_nan(),
             }),
             Step::Binary { op, a, b } => one(self.binary(*op, *a, *b)),
             Step::Select { cond, a, b } => one(v(cond).select(self.arg(*a), self.arg(*b))),
@@ -522,40 +462,40 @@ impl Realized {
         if r.skip_nan { step.skip_nan() } else { step }
     }
 
-    fn binary(&self, op: Binary, a: Rhs, b: Rhs) -> Tensor {
+    fn binary(&self, op: BinaryOp, a: Rhs, b: Rhs) -> Tensor {
         let t = |i: usize| &self.values[i];
         // Arithmetic through the operators (a scalar on either side); the methods take the
         // array first.
         match (op, a, b) {
-            (Binary::Add, Rhs::Value(a), Rhs::Value(b)) => t(a) + t(b),
-            (Binary::Add, Rhs::Value(a), Rhs::Scalar(b)) => t(a) + b,
-            (Binary::Add, Rhs::Scalar(a), Rhs::Value(b)) => a + t(b),
-            (Binary::Sub, Rhs::Value(a), Rhs::Value(b)) => t(a) - t(b),
-            (Binary::Sub, Rhs::Value(a), Rhs::Scalar(b)) => t(a) - b,
-            (Binary::Sub, Rhs::Scalar(a), Rhs::Value(b)) => a - t(b),
-            (Binary::Mul, Rhs::Value(a), Rhs::Value(b)) => t(a) * t(b),
-            (Binary::Mul, Rhs::Value(a), Rhs::Scalar(b)) => t(a) * b,
-            (Binary::Mul, Rhs::Scalar(a), Rhs::Value(b)) => a * t(b),
-            (Binary::Div, Rhs::Value(a), Rhs::Value(b)) => t(a) / t(b),
-            (Binary::Div, Rhs::Value(a), Rhs::Scalar(b)) => t(a) / b,
-            (Binary::Div, Rhs::Scalar(a), Rhs::Value(b)) => a / t(b),
+            (BinaryOp::Add, Rhs::Value(a), Rhs::Value(b)) => t(a) + t(b),
+            (BinaryOp::Add, Rhs::Value(a), Rhs::Scalar(b)) => t(a) + b,
+            (BinaryOp::Add, Rhs::Scalar(a), Rhs::Value(b)) => a + t(b),
+            (BinaryOp::Sub, Rhs::Value(a), Rhs::Value(b)) => t(a) - t(b),
+            (BinaryOp::Sub, Rhs::Value(a), Rhs::Scalar(b)) => t(a) - b,
+            (BinaryOp::Sub, Rhs::Scalar(a), Rhs::Value(b)) => a - t(b),
+            (BinaryOp::Mul, Rhs::Value(a), Rhs::Value(b)) => t(a) * t(b),
+            (BinaryOp::Mul, Rhs::Value(a), Rhs::Scalar(b)) => t(a) * b,
+            (BinaryOp::Mul, Rhs::Scalar(a), Rhs::Value(b)) => a * t(b),
+            (BinaryOp::Div, Rhs::Value(a), Rhs::Value(b)) => t(a) / t(b),
+            (BinaryOp::Div, Rhs::Value(a), Rhs::Scalar(b)) => t(a) / b,
+            (BinaryOp::Div, Rhs::Scalar(a), Rhs::Value(b)) => a / t(b),
             (op, Rhs::Value(a), b) => self.method(op, t(a), self.arg(b)),
             (op, a, Rhs::Value(b)) => self.method(op, t(b), self.arg(a)),
             (_, Rhs::Scalar(_), Rhs::Scalar(_)) => unreachable!("the decoder gives every binary step an array"),
         }
     }
 
-    fn method(&self, op: Binary, a: &Tensor, b: Arg) -> Tensor {
+    fn method(&self, op: BinaryOp, a: &Tensor, b: Arg) -> Tensor {
         match op {
-            Binary::Min => a.min(b),
-            Binary::Max => a.max(b),
-            Binary::Lt => a.lt(b),
-            Binary::Le => a.le(b),
-            Binary::Gt => a.gt(b),
-            Binary::Ge => a.ge(b),
-            Binary::Eq => a.eq(b),
-            Binary::Ne => a.ne(b),
-            Binary::Add | Binary::Sub | Binary::Mul | Binary::Div => unreachable!("operators above"),
+            BinaryOp::Min => a.min(b),
+            BinaryOp::Max => a.max(b),
+            BinaryOp::Lt => a.lt(b),
+            BinaryOp::Le => a.le(b),
+            BinaryOp::Gt => a.gt(b),
+            BinaryOp::Ge => a.ge(b),
+            BinaryOp::Eq => a.eq(b),
+            BinaryOp::Ne => a.ne(b),
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => unreachable!("operators above"),
         }
     }
 }

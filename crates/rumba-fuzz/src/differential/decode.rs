@@ -14,12 +14,13 @@
 //! stream of opcodes makes chains, and picking an older value makes DAGs with shared
 //! intermediates and dead nodes.
 
-use super::case::{Binary, InputDecl, Realized, Reference, Rhs, Source, Step, Unary, WindowKind};
+use super::case::{ARITH, COMPARE, InputDecl, Realized, Reference, Rhs, Source, Step, WindowKind};
 use crate::bytes::Bytes;
 use crate::values::{EDGES, Layout};
 use rumba::dsl::Stat;
 use rumba::{DType, Graph, InputSpec};
 use rumba_ir::def::{EnvelopeOver, Orientation};
+use rumba_ir::op::{BinaryOp, UnaryOp};
 use std::collections::BTreeMap;
 
 /// Most elements of an input.
@@ -360,16 +361,16 @@ impl Decoder<'_> {
 
     fn unary(&mut self) {
         let Some(x) = self.pick(|_| true) else { return };
-        let ops: &[Unary] = if self.vals[x].dtype.is_unsigned() {
-            &[Unary::Abs, Unary::Sqrt, Unary::Exp, Unary::Log, Unary::IsNan]
+        let ops: &[UnaryOp] = if self.vals[x].dtype.is_unsigned() {
+            &[UnaryOp::Abs, UnaryOp::Sqrt, UnaryOp::Exp, UnaryOp::Log, UnaryOp::IsNan]
         } else {
             &[
-                Unary::Neg,
-                Unary::Abs,
-                Unary::Sqrt,
-                Unary::Exp,
-                Unary::Log,
-                Unary::IsNan,
+                UnaryOp::Neg,
+                UnaryOp::Abs,
+                UnaryOp::Sqrt,
+                UnaryOp::Exp,
+                UnaryOp::Log,
+                UnaryOp::IsNan,
             ]
         };
         let op = self.r.pick(ops);
@@ -380,9 +381,9 @@ impl Decoder<'_> {
         let Some(x) = self.pick(|v| v.dtype != DType::Bool) else {
             return;
         };
-        let op = self.r.pick(&Binary::ARITH);
+        let op = self.r.pick(&ARITH);
         let b = self.rhs(x, true);
-        let swap = self.r.flag() && !matches!(op, Binary::Min | Binary::Max);
+        let swap = self.r.flag() && !matches!(op, BinaryOp::Min | BinaryOp::Max);
         let (a, b) = if swap { (b, Rhs::Value(x)) } else { (Rhs::Value(x), b) };
         self.try_step(Step::Binary { op, a, b });
     }
@@ -394,7 +395,7 @@ impl Decoder<'_> {
     }
 
     fn compare_with(&mut self, x: usize) -> Option<usize> {
-        let op = self.r.pick(&Binary::COMPARE);
+        let op = self.r.pick(&COMPARE);
         let b = self.rhs(x, false);
         self.try_step(Step::Binary {
             op,
@@ -575,7 +576,7 @@ impl Decoder<'_> {
             match fitting {
                 Some(m) if flags & 16 == 16 => Some(m),
                 _ if flags & 32 == 32 => self.try_step(Step::Binary {
-                    op: Binary::Eq,
+                    op: BinaryOp::Eq,
                     a: Rhs::Value(x),
                     b: Rhs::Value(x),
                 }),

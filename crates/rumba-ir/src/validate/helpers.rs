@@ -131,6 +131,16 @@ impl Cx<'_> {
                 .lower
                 .invalid(field, format!("empty range: bounds [{b0}, {b1}] have b0 > b1")));
         }
+        // A fixed T is checked now, before the slice it would empty (whose reduction would
+        // report an empty extent instead of the range); a free T when the graph is bound.
+        if let Some(crate::shape::Dim::Fixed(t)) = self.lower.shape(x).0.first()
+            && b0 as u64 >= *t as u64
+        {
+            return Err(self.lower.invalid(
+                field,
+                format!("empty range: bounds [{b0}, {b1}] select no frame of T = {t}"),
+            ));
+        }
         let origin = self.lower.origin;
         self.lower.constrain(Constraint::Extent {
             node: x,

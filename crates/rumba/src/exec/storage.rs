@@ -60,6 +60,36 @@ impl ArrayViewMut<'_> {
         with_view_mut!(self, a => a.shape())
     }
 
+    /// A shorter-lived view of the same elements.
+    pub fn reborrow(&mut self) -> ArrayViewMut<'_> {
+        match self {
+            ArrayViewMut::Bool(a) => ArrayViewMut::Bool(a.view_mut()),
+            ArrayViewMut::U8(a) => ArrayViewMut::U8(a.view_mut()),
+            ArrayViewMut::U16(a) => ArrayViewMut::U16(a.view_mut()),
+            ArrayViewMut::I32(a) => ArrayViewMut::I32(a.view_mut()),
+            ArrayViewMut::F32(a) => ArrayViewMut::F32(a.view_mut()),
+            ArrayViewMut::F64(a) => ArrayViewMut::F64(a.view_mut()),
+        }
+    }
+
+    /// Copies `a` in, element by element; `false` (nothing written) when its dtype or shape
+    /// differ.
+    pub fn assign(&mut self, a: &Array) -> bool {
+        if a.dtype() != self.dtype() || a.shape() != self.shape() {
+            return false;
+        }
+        match (self, a) {
+            (ArrayViewMut::Bool(v), Array::Bool(a)) => v.assign(a),
+            (ArrayViewMut::U8(v), Array::U8(a)) => v.assign(a),
+            (ArrayViewMut::U16(v), Array::U16(a)) => v.assign(a),
+            (ArrayViewMut::I32(v), Array::I32(a)) => v.assign(a),
+            (ArrayViewMut::F32(v), Array::F32(a)) => v.assign(a),
+            (ArrayViewMut::F64(v), Array::F64(a)) => v.assign(a),
+            _ => return false,
+        }
+        true
+    }
+
     /// An owned, C-contiguous copy.
     #[must_use]
     pub fn to_owned(&self) -> Array {

@@ -12,6 +12,7 @@ use super::inputs::Input;
 use super::{CasePlan, Expr, Operand, Scalar};
 use rumba::dsl::{Arg, Builder, Stat, Tensor};
 use rumba::{DType, Graph, GraphError, InputSpec};
+use rumba_fuzz::rust_text::{lit, stat as stat_text};
 use std::collections::BTreeMap;
 
 /// Most outputs of a case (helpers add extra ones).
@@ -84,26 +85,6 @@ enum Stop {
 }
 
 type R<T> = Result<T, Box<Stop>>;
-
-/// An `f64` as a Rust expression.
-fn lit(v: f64) -> String {
-    if v.is_nan() {
-        "f64::NAN".into()
-    } else if v == f64::INFINITY {
-        "f64::INFINITY".into()
-    } else if v == f64::NEG_INFINITY {
-        "f64::NEG_INFINITY".into()
-    } else {
-        format!("{v:?}")
-    }
-}
-
-fn stat_text(s: Stat) -> String {
-    match s {
-        Stat::Percentile(q) => format!("Stat::Percentile({})", lit(q)),
-        s => format!("Stat::{s:?}"),
-    }
-}
 
 const COMPARISONS: [&str; 6] = ["lt", "le", "gt", "ge", "eq", "ne"];
 

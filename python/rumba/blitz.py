@@ -31,6 +31,9 @@ _lock = threading.Lock()
 
 
 def _stack(x: Any, name: str = "x") -> np.ndarray:
+    if isinstance(x, np.ma.MaskedArray):
+        raise _rumba.BindError(f"input \"{name}\": a masked array's mask would be ignored; "
+                               "pass `a.filled(np.nan)` or `a.data`")
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., np.newaxis]

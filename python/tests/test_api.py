@@ -348,3 +348,55 @@ def test_the_example_session_runs(tmp_path):
     # The frame mean falls as the amount grows (the slider reaches the kernel).
     means = [float(l.split()[-1]) for l in lines]
     assert means[0] > means[-1]
+
+
+def test_masked_arrays_are_refused_not_silently_unmasked():
+    x = np.ma.masked_greater(np.arange(24, dtype=np.float32).reshape(2, 3, 4, 1), 10)
+    with pytest.raises(rumba.BindError, match="masked array"):
+        mean_graph("f32")(x=x)
+    from rumba import blitz
+    with pytest.raises(rumba.BindError, match="masked array"):
+        blitz.range_reference(x, [0, 1], "mean")
+    # A plain ndarray subclass (np.memmap, np.matrix-free views) is read as an array.
+    class Sub(np.ndarray):
+        pass
+    sub = np.ones((2, 3, 4, 1), np.float32).view(Sub)
+    assert float(mean_graph("f32")(x=sub)["m"].sum()) == 12.0
+
+
+def test_a_graph_keeps_its_most_recent_executables():
+    g = mean_graph("u8")
+    shapes = [(2, 1, k, 1) for k in range(1, 18)]  # one more than the cache keeps
+    for s in shapes:
+        g(x=np.ones(s, np.uint8))
+    before = rumba.compile_count()
+    g(x=np.ones(shapes[-1], np.uint8))  # recent: cached
+    assert rumba.compile_count() == before
+    g(x=np.ones(shapes[0], np.uint8))  # the oldest was dropped: compiled again
+    assert rumba.compile_count() == before + 1
+
+
+def test_3d_and_2d_arrays_stand_for_c1_stacks_and_references():
+    g = rumba.loads("""{"format": "rumba-graph", "version": 1, "nodes": [
+        {"id": "x", "op": "input", "dtype": "u16", "shape": [null, null, null, 1]},
+        {"id": "bg", "op": "input", "dtype": "f32", "shape": [1, null, null, 1]},
+        {"id": "out", "op": "pipeline", "x": "x",
+         "subtract": {"source": "file", "file": "bg", "amount": 0.5}, "divide": null},
+        {"id": "curve", "op": "reduce", "x": "out", "kind": "max", "axes": [1, 2, 3], "keepdims": false}],
+      "outputs": ["out", "curve"]}""")
+    x = (np.arange(4 * 5 * 6) * 37 % 1000).astype(np.uint16).reshape(4, 5, 6)
+    bg = (np.arange(30) * 0.5).astype(np.float32).reshape(5, 6)
+    full = g(x=x[..., None], bg=bg[None, :, :, None])
+    small = g(x=x, bg=bg)
+    assert small["out"].shape == (4, 5, 6) and full["out"].shape == (4, 5, 6, 1)
+    np.testing.assert_array_equal(small["out"], full["out"][..., 0])
+    np.testing.assert_array_equal(small["curve"], full["curve"])
+    np.testing.assert_array_equal(small["out"], x.astype(np.float32) - np.float32(0.5) * bg)
+    # A swapaxes view of a 3-D stack, and run_into arrays without the C axis.
+    exe = g.compile(x=x, bg=bg)
+    xt = np.ascontiguousarray(x.swapaxes(1, 2)).swapaxes(1, 2)
+    out = {"out": np.zeros((4, 5, 6), np.float32), "curve": np.zeros(4, np.float32)}
+    exe.run_into(out, x=xt, bg=bg)
+    np.testing.assert_array_equal(out["out"], small["out"])
+    with pytest.raises(rumba.BindError, match="rank 4"):
+        g(x=x[0], bg=bg)  # (H, W) is not a stack

@@ -379,3 +379,38 @@ fn arguments_at_i64_max_neither_overflow_nor_wrap() {
         fs::read(wide.join("e.min.npy")).unwrap()
     );
 }
+
+/// A (T, H, W) `.npy` stands for the C = 1 stack the graph declares: in memory and streamed,
+/// the output `.npy` is (T, H, W) with the bits of the (T, H, W, 1) run.
+#[test]
+fn a_3d_stack_runs_and_writes_3d_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("x4.npy");
+    write_stack(&full, DType::U8, [20, 16, 24, 1]);
+    let Array::U8(x) = rumba::npy::read(&full).unwrap().view().to_owned() else {
+        unreachable!("a u8 stack")
+    };
+    let small = dir.path().join("x3.npy");
+    rumba::npy::write(&small, &Array::U8(x.remove_axis(ndarray::Axis(3)))).unwrap();
+    let run = |input: &Path, out: &Path| {
+        let o = exe()
+            .args(["run", s(&example("background_subtraction")), "--input"])
+            .arg(format!("x={}", s(input)))
+            .args(["--output", s(out), "--memory-budget", "4KiB"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        rumba::npy::read(&out.join("out.npy")).unwrap()
+    };
+    let (a, b) = (run(&full, &dir.path().join("o4")), run(&small, &dir.path().join("o3")));
+    assert_eq!(a.view().shape(), &[20, 16, 24, 1]);
+    assert_eq!(b.view().shape(), &[20, 16, 24]);
+    assert_eq!(a.view().to_f64_vec(), b.view().to_f64_vec());
+    let o = exe()
+        .args(["run", s(&example("background_subtraction")), "--input"])
+        .arg(format!("x={}", s(&small)))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("(20, 16, 24)"), "{text}");
+}

@@ -125,6 +125,52 @@ impl Array {
     }
 }
 
+impl<'a> ArrayView<'a> {
+    /// The same elements seen with `rank` − its rank unit axes added: a (T, H, W) view as
+    /// (T, H, W, 1), an (H, W) view as (1, H, W, 1) (see `bind::implied_extents`). No copy.
+    #[must_use]
+    pub fn with_unit_axes(self, rank: usize) -> ArrayView<'a> {
+        fn expand<T>(a: ndarray::ArrayViewD<'_, T>, rank: usize) -> ndarray::ArrayViewD<'_, T> {
+            match (a.ndim(), rank) {
+                (3, 4) => a.insert_axis(ndarray::Axis(3)),
+                (2, 4) => a.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(3)),
+                _ => a,
+            }
+        }
+        match self {
+            ArrayView::Bool(a) => ArrayView::Bool(expand(a, rank)),
+            ArrayView::U8(a) => ArrayView::U8(expand(a, rank)),
+            ArrayView::U16(a) => ArrayView::U16(expand(a, rank)),
+            ArrayView::I32(a) => ArrayView::I32(expand(a, rank)),
+            ArrayView::F32(a) => ArrayView::F32(expand(a, rank)),
+            ArrayView::F64(a) => ArrayView::F64(expand(a, rank)),
+        }
+    }
+}
+
+impl Array {
+    /// A rank-4 array whose last extent is 1 without that axis (a C = 1 stack as (T, H, W));
+    /// any other array as it is. No copy.
+    #[must_use]
+    pub fn without_unit_channel(self) -> Array {
+        fn squeeze<T>(a: ndarray::ArrayD<T>) -> ndarray::ArrayD<T> {
+            if a.ndim() == 4 && a.shape()[3] == 1 {
+                a.remove_axis(ndarray::Axis(3))
+            } else {
+                a
+            }
+        }
+        match self {
+            Array::Bool(a) => Array::Bool(squeeze(a)),
+            Array::U8(a) => Array::U8(squeeze(a)),
+            Array::U16(a) => Array::U16(squeeze(a)),
+            Array::I32(a) => Array::I32(squeeze(a)),
+            Array::F32(a) => Array::F32(squeeze(a)),
+            Array::F64(a) => Array::F64(squeeze(a)),
+        }
+    }
+}
+
 impl ArrayView<'_> {
     /// The same view, borrowed for as long as `self` is.
     #[must_use]

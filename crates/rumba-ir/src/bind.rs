@@ -93,6 +93,24 @@ pub fn bind(graph: &Graph, inputs: &[InputSpec]) -> Result<Bound, GraphError> {
     Ok(Bound { shapes })
 }
 
+/// The unit axes a smaller array stands for (DESIGN §9): an input declared rank 4 with
+/// C fixed to 1 accepts a (T, H, W) array as (T, H, W, 1), and one declared (1, ?, ?, 1)
+/// accepts an (H, W) array as (1, H, W, 1). Returns the rank-4 extents `spec` stands for, or
+/// `None` when it is not such an array (it is then bound as it is, and errors as it is).
+#[must_use]
+pub fn implied_extents(graph: &Graph, spec: &InputSpec) -> Option<Vec<usize>> {
+    let (_, id) = graph.inputs().into_iter().find(|(n, _)| *n == spec.name)?;
+    let declared = &graph.node(id).shape.0;
+    if declared.len() != 4 || declared[3] != Dim::Fixed(1) {
+        return None;
+    }
+    match spec.shape.len() {
+        3 => Some([&spec.shape[..], &[1]].concat()),
+        2 if declared[0] == Dim::Fixed(1) => Some([&[1], &spec.shape[..], &[1]].concat()),
+        _ => None,
+    }
+}
+
 fn check_input(dtype: DType, declared: &Shape, spec: &InputSpec, at: &At) -> Result<(), GraphError> {
     if spec.dtype != dtype {
         return Err(GraphError::Type {

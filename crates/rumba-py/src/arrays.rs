@@ -98,6 +98,12 @@ pub fn input<'py>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Input<'py>> {
             obj.get_type().name()?
         )));
     };
+    // A masked array's mask would be ignored: a wrong answer, so it is refused.
+    if !obj.is_exact_instance_of::<PyUntypedArray>() && obj.hasattr("mask")? && obj.hasattr("filled")? {
+        return Err(errors::bind(format!(
+            "input \"{name}\": a masked array's mask would be ignored; pass `a.filled(np.nan)` or `a.data`"
+        )));
+    }
     let Some(dtype) = dtype_of(untyped) else {
         return Err(errors::bind(format!(
             "input \"{name}\": NumPy dtype {} is not one rumba reads (bool, uint8, uint16, int32, float32, float64)",
@@ -162,7 +168,9 @@ pub fn output<'py>(name: &str, obj: &Bound<'py, PyAny>, dtype: DType, shape: &[u
     let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
         return Err(bad(format!("expected a NumPy array, found {}", obj.get_type().name()?)));
     };
-    if dtype_of(untyped) != Some(dtype) || untyped.shape() != shape {
+    // A C = 1 output may be given without its C axis, like an input (see `implied_extents`).
+    let without_c = shape.len() == 4 && shape[3] == 1 && untyped.shape() == &shape[..3];
+    if dtype_of(untyped) != Some(dtype) || (untyped.shape() != shape && !without_c) {
         return Err(bad(format!(
             "expected a {} array of shape {shape:?}, found a {} array of shape {:?}",
             numpy_name(dtype),

@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 /// The executables a graph compiled for its calls, by input specs (and settings).
 type Compiled = Vec<((Vec<(String, DType, Vec<usize>)>, Settings), Arc<rumba::Executable>)>;
 
+/// How many executables a graph keeps for its calls (least recently used dropped first).
+pub const CACHED_EXECUTABLES: usize = 16;
+
 /// A validated rumba graph. `compile(**specs)` binds it to input shapes and dtypes once;
 /// calling the graph compiles on first use per shapes and dtypes and then reuses that.
 #[pyclass(module = "rumba", frozen)]
@@ -59,11 +62,21 @@ impl Graph {
             .map(|s| (s.name.clone(), s.dtype, s.shape.clone()))
             .collect();
         let key = (key, settings.clone());
+        // The lock is held, with the GIL, while compiling (a millisecond or so): compiling with
+        // the GIL released while holding it would deadlock against a thread that holds the GIL
+        // and waits for the lock.
         let mut compiled = self.compiled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, exe)) = compiled.iter().find(|(k, _)| *k == key) {
-            return Ok(exe.clone());
+        if let Some(i) = compiled.iter().position(|(k, _)| *k == key) {
+            // Most recently used last.
+            let entry = compiled.remove(i);
+            let exe = entry.1.clone();
+            compiled.push(entry);
+            return Ok(exe);
         }
         let exe = Arc::new(executable::compile(&self.graph, specs, settings)?);
+        if compiled.len() == CACHED_EXECUTABLES {
+            compiled.remove(0);
+        }
         compiled.push((key, exe.clone()));
         Ok(exe)
     }

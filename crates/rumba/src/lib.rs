@@ -298,6 +298,16 @@ fn check_span_tables(graph: &Graph, bound: &rumba_ir::bind::Bound, options: &Opt
 /// the optimizer (reported, never hidden).
 pub fn compile(graph: &Graph, inputs: &[InputSpec], options: &Options) -> Result<Executable, Error> {
     let mut stages = Vec::new();
+    // A (T, H, W) array for a C = 1 stack (and (H, W) for a (1, H, W, 1) one) binds as the
+    // rank-4 array it stands for.
+    let inputs: Vec<InputSpec> = inputs
+        .iter()
+        .map(|s| match rumba_ir::bind::implied_extents(graph, s) {
+            Some(shape) => InputSpec { shape, ..s.clone() },
+            None => s.clone(),
+        })
+        .collect();
+    let inputs = &inputs[..];
     let bound = stage(&mut stages, "bind", || rumba_ir::bind::bind(graph, inputs))?;
     let backend = options.backend;
     check_span_tables(graph, &bound, options)?;
@@ -516,6 +526,30 @@ impl Executable {
         }
     }
 
+    /// The inputs as the rank-4 views the plan reads (see [`compile`]), and whether any was
+    /// given with fewer axes (its C = 1 outputs then come back without the C axis).
+    fn full_rank<'n, 'v>(&self, inputs: &[(&'n str, ArrayView<'v>)]) -> (Vec<(&'n str, ArrayView<'v>)>, bool) {
+        let mut reduced = false;
+        let views = inputs
+            .iter()
+            .map(|(name, view)| {
+                let spec = InputSpec {
+                    name: (*name).to_owned(),
+                    dtype: view.dtype(),
+                    shape: view.shape().to_vec(),
+                };
+                match rumba_ir::bind::implied_extents(&self.graph, &spec) {
+                    Some(shape) => {
+                        reduced = true;
+                        (*name, view.clone().with_unit_axes(shape.len()))
+                    }
+                    None => (*name, view.clone()),
+                }
+            })
+            .collect();
+        (views, reduced)
+    }
+
     fn check_inputs(&self, inputs: &[(&str, ArrayView<'_>)]) -> Result<(), Error> {
         self.check_specs(&input_specs(inputs))?;
         self.check_budget()
@@ -557,13 +591,7 @@ impl Executable {
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
     ) -> Result<Vec<(String, Array)>, Error> {
-        self.check_inputs(inputs)?;
-        match (&self.plan, &self.executor) {
-            (Some(plan), Some(executor)) => Ok(executor
-                .run_profiled_checked(plan, &self.native_fns(), inputs, params)?
-                .0),
-            _ => Ok(rumba_interp::evaluate(&self.graph, inputs, params)?),
-        }
+        Ok(self.run_profiled(inputs, params)?.0)
     }
 
     /// What `rumba explain` prints: the inputs, what each graph pass did, the plan, each
@@ -619,16 +647,24 @@ impl Executable {
         inputs: &[(&str, ArrayView<'_>)],
         params: &BTreeMap<String, f64>,
     ) -> Result<exec::Profiled, Error> {
+        let (inputs, reduced) = self.full_rank(inputs);
+        let inputs = &inputs[..];
         self.check_inputs(inputs)?;
-        match (&self.plan, &self.executor) {
-            (Some(plan), Some(executor)) => {
-                Ok(executor.run_profiled_checked(plan, &self.native_fns(), inputs, params)?)
-            }
-            _ => Ok((
+        let (outputs, report) = match (&self.plan, &self.executor) {
+            (Some(plan), Some(executor)) => executor.run_profiled_checked(plan, &self.native_fns(), inputs, params)?,
+            _ => (
                 rumba_interp::evaluate(&self.graph, inputs, params)?,
                 exec::RunReport::default(),
-            )),
+            ),
+        };
+        if !reduced {
+            return Ok((outputs, report));
         }
+        let outputs = outputs
+            .into_iter()
+            .map(|(name, a)| (name, a.without_unit_channel()))
+            .collect();
+        Ok((outputs, report))
     }
 
     /// Like [`Executable::run`], writing into caller-provided outputs (in output order, each of
@@ -658,8 +694,24 @@ impl Executable {
         params: &BTreeMap<String, f64>,
         outputs: &mut [exec::ArrayViewMut<'_>],
     ) -> Result<(), Error> {
+        let (inputs, _) = self.full_rank(inputs);
+        let inputs = &inputs[..];
         self.check_inputs(inputs)?;
         let names = self.output_shapes();
+        // An output may be given without its C = 1 axis, like an input.
+        let mut expanded: Vec<exec::ArrayViewMut<'_>> = outputs
+            .iter_mut()
+            .zip(&names)
+            .map(|(view, (_, _, shape))| {
+                let view = view.reborrow();
+                if view.shape().len() + 1 == shape.len() && shape.last() == Some(&1) {
+                    view.with_unit_channel()
+                } else {
+                    view
+                }
+            })
+            .collect();
+        let outputs = &mut expanded[..];
         if outputs.len() != names.len() {
             return Err(exec::ExecError::Output {
                 name: String::new(),

@@ -366,24 +366,46 @@ impl Executable {
             ));
         };
         // Inputs: files opened (headers checked), arrays taken as they are.
+        // A (T, H, W) input of a C = 1 stack is read as (T, H, W, 1), and its C = 1 outputs
+        // are written back as (T, H, W) (see `compile`).
         let mut sources: Vec<(String, Option<Store>, Option<ArrayView<'_>>)> = Vec::new();
         let mut specs: Vec<crate::InputSpec> = Vec::new();
+        let mut reduced = false;
         for (name, input) in inputs {
+            let implied = |dtype: DType, shape: &[usize]| {
+                let spec = crate::InputSpec {
+                    name: (*name).to_owned(),
+                    dtype,
+                    shape: shape.to_vec(),
+                };
+                rumba_ir::bind::implied_extents(&self.graph, &spec)
+            };
             let (dtype, shape) = match input {
                 StreamInput::File(path) => {
-                    let source = file::Source::open(path)?;
+                    let mut source = file::Source::open(path)?;
+                    if let Some(full) = implied(source.dtype(), source.shape()) {
+                        reduced = true;
+                        source = source.with_unit_axes(full.len());
+                    }
                     let spec = (source.dtype(), source.shape().to_vec());
                     sources.push(((*name).to_owned(), Some(Store::Source(source)), None));
                     spec
                 }
                 StreamInput::Array(view) => {
-                    sources.push(((*name).to_owned(), None, Some(view.clone())));
-                    (view.dtype(), view.shape().to_vec())
+                    let mut view = view.clone();
+                    if let Some(full) = implied(view.dtype(), view.shape()) {
+                        reduced = true;
+                        view = view.with_unit_axes(full.len());
+                    }
+                    let spec = (view.dtype(), view.shape().to_vec());
+                    sources.push(((*name).to_owned(), None, Some(view)));
+                    spec
                 }
                 StreamInput::Synthetic(dtype, shape, seed) => {
-                    let store = Store::Synthetic(*dtype, shape.to_vec(), *seed);
+                    let shape = implied(*dtype, shape).unwrap_or_else(|| shape.to_vec());
+                    let store = Store::Synthetic(*dtype, shape.clone(), *seed);
                     sources.push(((*name).to_owned(), Some(store), None));
-                    (*dtype, shape.to_vec())
+                    (*dtype, shape)
                 }
             };
             specs.push(crate::InputSpec {
@@ -473,11 +495,13 @@ impl Executable {
                     for (name, id) in &plan.outputs {
                         if id.0 as usize == b {
                             let shown = dir.join(format!("{name}.npy"));
-                            sinks.push(file::Sink::create(
+                            let header = header_shape(reduced, &buffer.shape);
+                            sinks.push(file::Sink::create_as(
                                 &lock.temporary(name),
                                 &shown,
                                 buffer.dtype,
                                 &buffer.shape,
+                                header,
                             )?);
                         }
                     }
@@ -612,7 +636,8 @@ impl Executable {
             }
             let buffer = &plan.buffers[b];
             let shown = dir.join(format!("{name}.npy"));
-            let sink = file::Sink::create(&lock.temporary(name), &shown, buffer.dtype, &buffer.shape)?;
+            let header = header_shape(reduced, &buffer.shape);
+            let sink = file::Sink::create_as(&lock.temporary(name), &shown, buffer.dtype, &buffer.shape, header)?;
             let mut summary = Summary::default();
             copy_frames(buffer, budget, &mut |bounds, chunk| {
                 match (&stores[b], &views[b]) {
@@ -671,6 +696,16 @@ impl Executable {
             })
             .collect();
         Ok(report)
+    }
+}
+
+/// The shape an output's `.npy` header gives: without the C axis of a C = 1 stack when an
+/// input was given without it (see `compile`).
+fn header_shape(reduced: bool, shape: &[usize]) -> &[usize] {
+    if reduced && shape.len() == 4 && shape[3] == 1 {
+        &shape[..3]
+    } else {
+        shape
     }
 }
 

@@ -40,7 +40,7 @@ macro_rules! with_view_mut {
     };
 }
 
-impl ArrayViewMut<'_> {
+impl<'a> ArrayViewMut<'a> {
     /// The element type.
     #[must_use]
     pub fn dtype(&self) -> DType {
@@ -58,6 +58,20 @@ impl ArrayViewMut<'_> {
     #[must_use]
     pub fn shape(&self) -> &[usize] {
         with_view_mut!(self, a => a.shape())
+    }
+
+    /// The same elements with a trailing unit axis (a (T, H, W) output as (T, H, W, 1)).
+    #[must_use]
+    pub fn with_unit_channel(self) -> ArrayViewMut<'a> {
+        let axis = ndarray::Axis(self.shape().len());
+        match self {
+            ArrayViewMut::Bool(a) => ArrayViewMut::Bool(a.insert_axis(axis)),
+            ArrayViewMut::U8(a) => ArrayViewMut::U8(a.insert_axis(axis)),
+            ArrayViewMut::U16(a) => ArrayViewMut::U16(a.insert_axis(axis)),
+            ArrayViewMut::I32(a) => ArrayViewMut::I32(a.insert_axis(axis)),
+            ArrayViewMut::F32(a) => ArrayViewMut::F32(a.insert_axis(axis)),
+            ArrayViewMut::F64(a) => ArrayViewMut::F64(a.insert_axis(axis)),
+        }
     }
 
     /// A shorter-lived view of the same elements.

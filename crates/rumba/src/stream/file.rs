@@ -177,6 +177,23 @@ pub struct Source {
 }
 
 impl Source {
+    /// The same file seen with unit axes added up to rank 4 (a (T, H, W) file as
+    /// (T, H, W, 1), an (H, W) one as (1, H, W, 1)): the bytes are laid out the same in C and
+    /// in Fortran order.
+    #[must_use]
+    pub fn with_unit_axes(mut self, rank: usize) -> Source {
+        let shape = &mut self.layout.shape;
+        match (shape.len(), rank) {
+            (3, 4) => shape.push(1),
+            (2, 4) => {
+                shape.insert(0, 1);
+                shape.push(1);
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// Opens `path` and reads its header; checks that the file holds exactly the data the
     /// header describes.
     ///
@@ -391,11 +408,26 @@ impl Sink {
     /// # Errors
     /// [`NpyError::Write`] naming `shown` (the name the user knows).
     pub fn create(path: &Path, shown: &Path, dtype: DType, shape: &[usize]) -> Result<Sink, NpyError> {
+        Sink::create_as(path, shown, dtype, shape, shape)
+    }
+
+    /// Like [`Sink::create`], with `header` (the same elements, other unit axes: a C = 1
+    /// output given back as (T, H, W)) as the shape in the file's header.
+    ///
+    /// # Errors
+    /// As [`Sink::create`].
+    pub fn create_as(
+        path: &Path,
+        shown: &Path,
+        dtype: DType,
+        shape: &[usize],
+        header: &[usize],
+    ) -> Result<Sink, NpyError> {
         let write_error = |source| NpyError::Write {
             path: shown.to_owned(),
             source,
         };
-        let bytes = header_bytes(dtype, shape, false);
+        let bytes = header_bytes(dtype, header, false);
         let len = shape
             .iter()
             .try_fold(dtype.size() as u64, |n, &e| n.checked_mul(e as u64))

@@ -221,6 +221,16 @@ pub fn spec(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<(DType, Vec<usize>)>
             "input \"{name}\": expected an array, an object with .dtype and .shape, or a (dtype, shape) pair"
         ))
     };
+    // A NumPy array (the common case, on every call of a graph): read directly.
+    if let Ok(a) = obj.cast::<PyUntypedArray>() {
+        let Some(dtype) = dtype_of(a) else {
+            return Err(errors::bind(format!(
+                "input \"{name}\": NumPy dtype {} is not one rumba reads (bool, uint8, uint16, int32, float32, float64)",
+                a.dtype().str()?
+            )));
+        };
+        return Ok((dtype, a.shape().to_vec()));
+    }
     let (dtype, shape) = if obj.hasattr("dtype")? && obj.hasattr("shape")? {
         (obj.getattr("dtype")?, obj.getattr("shape")?)
     } else if let Ok((d, s)) = obj.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() {

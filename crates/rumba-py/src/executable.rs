@@ -111,14 +111,14 @@ pub fn params(kwargs: &Bound<'_, PyDict>, inputs: &[String]) -> PyResult<BTreeMa
 #[pyclass(module = "rumba", frozen)]
 pub struct Executable {
     exe: Arc<rumba::Executable>,
-    json: String,
+    json: Arc<str>,
     settings: Settings,
     inputs: Vec<String>,
 }
 
 impl Executable {
     /// Wraps a compiled executable (of the graph whose file text is `json`).
-    pub fn new(exe: Arc<rumba::Executable>, json: String, settings: Settings) -> Executable {
+    pub fn new(exe: Arc<rumba::Executable>, json: Arc<str>, settings: Settings) -> Executable {
         let inputs = exe.graph().inputs().iter().map(|(n, _)| (*n).to_owned()).collect();
         Executable {
             exe,
@@ -311,7 +311,7 @@ impl Executable {
             .collect();
         let s = &self.settings;
         let args = (
-            self.json.clone(),
+            &*self.json,
             specs,
             s.threads,
             s.backend.clone(),
@@ -343,7 +343,7 @@ impl Executable {
             .collect::<PyResult<Vec<_>>>()?;
         let settings = Settings::new(Some(threads), backend, memory_budget, disabled_passes)?;
         let exe = compile(&graph, &specs, &settings)?;
-        Ok(Executable::new(Arc::new(exe), json.to_owned(), settings))
+        Ok(Executable::new(Arc::new(exe), json.into(), settings))
     }
 }
 

@@ -20,6 +20,8 @@ pub const CACHED_EXECUTABLES: usize = 16;
 #[pyclass(module = "rumba", frozen)]
 pub struct Graph {
     def: GraphDef,
+    /// The file text, written once (executables keep it for pickling).
+    json: Arc<str>,
     graph: rumba::Graph,
     compiled: Mutex<Compiled>,
 }
@@ -27,8 +29,10 @@ pub struct Graph {
 impl Graph {
     fn new(def: GraphDef) -> PyResult<Graph> {
         let graph = rumba::Graph::try_from(def.clone()).map_err(|e| errors::graph(&e))?;
+        let json = rumba::format::to_string(&def).into();
         Ok(Graph {
             def,
+            json,
             graph,
             compiled: Mutex::new(Vec::new()),
         })
@@ -40,8 +44,8 @@ impl Graph {
     }
 
     /// The graph's text as the writer emits it.
-    pub fn json(&self) -> String {
-        rumba::format::to_string(&self.def)
+    pub fn json(&self) -> Arc<str> {
+        self.json.clone()
     }
 
     /// The input specs of `kwargs` (every graph input must be there; others are left).
@@ -85,8 +89,8 @@ impl Graph {
 #[pymethods]
 impl Graph {
     /// The graph file's text (the lowest format version that expresses the graph).
-    fn to_json(&self) -> String {
-        self.json()
+    fn to_json(&self) -> &str {
+        &self.json
     }
 
     /// The names of the graph's inputs, in declaration order.
@@ -170,7 +174,7 @@ impl Graph {
     /// Pickles as the graph file's text.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let loads = py.import("rumba._rumba")?.getattr("loads")?;
-        (loads, (self.json(),)).into_pyobject(py)
+        (loads, (&*self.json,)).into_pyobject(py)
     }
 }
 
